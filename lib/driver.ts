@@ -1,0 +1,97 @@
+import { EventEmitter } from 'eventemitter3';
+import { MonotonicClock, type Clock } from './clock';
+import type { Stack, StackEvent } from './stack';
+
+type EventOf<T extends StackEvent['type']> = Extract<StackEvent, { type: T }>;
+
+export interface DriverEvents {
+  'address-ready': (e: EventOf<'address-ready'>) => void;
+  'address-conflict': (e: EventOf<'address-conflict'>) => void;
+  'neighbor-unreachable': (e: EventOf<'neighbor-unreachable'>) => void;
+  /** A device failed (deleted under the stack): the driver has stopped. */
+  error: (err: Error) => void;
+}
+
+export interface DriverOptions {
+  clock?: Clock;
+  /** Whether the stack's timer keeps the process alive; off, the app alone decides when to exit. */
+  keepAlive?: boolean;
+}
+
+/**
+ * Runs a sans-IO stack on the Node event loop: the one place that reads the real clock
+ * and arms timers. It polls once when a device has frames (coalesced with setImmediate),
+ * and arms a single timer for `stack.pollAt()`. Stack events are emitted after `poll`
+ * has returned.
+ */
+export class StackDriver extends EventEmitter<DriverEvents> {
+  private readonly clock: Clock;
+  private readonly keepAlive: boolean;
+  private immediate: NodeJS.Immediate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: number | undefined;
+  private running = false;
+
+  constructor(readonly stack: Stack, opts: DriverOptions = {}) {
+    super();
+    this.clock = opts.clock ?? new MonotonicClock();
+    this.keepAlive = opts.keepAlive ?? false;
+  }
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    for (const iface of this.stack.interfaces) {
+      iface.device.attach({ readable: () => this.wake(), error: (err) => this.fail(err) });
+    }
+    this.wake();
+    return this;
+  }
+
+  /** Detaches from the devices and closes them; idempotent. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.timer) clearTimeout(this.timer);
+    this.immediate = this.timer = this.timerAt = undefined;
+    for (const iface of this.stack.interfaces) iface.device.attach(undefined);
+    this.stack.close();
+  }
+
+  /** Polls soon, once, however many devices became readable meanwhile. */
+  wake(): void {
+    if (!this.running || this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.run();
+    });
+  }
+
+  private run(): void {
+    if (!this.running) return;
+    this.stack.poll(this.clock.now());
+    for (const e of this.stack.takeEvents()) this.emit(e.type, e as never);
+    if (this.running) this.arm();
+  }
+
+  private arm(): void {
+    const at = this.stack.pollAt();
+    if (at === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === undefined) return;
+    const delay = Math.max(0, Math.ceil(at - this.clock.now()));
+    this.timer = setTimeout(() => {
+      this.timer = this.timerAt = undefined;
+      this.run();
+    }, delay);
+    if (!this.keepAlive) this.timer.unref();
+  }
+
+  private fail(err: Error): void {
+    this.stop();
+    this.emit('error', err);
+  }
+}

@@ -1,0 +1,204 @@
+import { Ipv4Address, Ipv4Cidr, MacAddress } from '../wire/address';
+import type { ArpRepr } from '../wire/arp';
+import { isDrop } from '../wire/drop';
+import { ETHERNET_HEADER_LEN, EtherType, EthernetFrame, EthernetRepr } from '../wire/ethernet';
+import type { Device } from '../phy/device';
+import { AddressClaim, DEFAULT_ACD_CONFIG, type AcdConfig, type AcdSink } from './acd';
+import { Arp, type ArpLink } from './arp';
+import type { StackContext } from './context';
+import { DEFAULT_NEIGHBOR_CONFIG, type NeighborConfig } from './neighbor-cache';
+
+export interface InterfaceConfig {
+  /** The stack's own MAC (TAP only); it must differ from the TAP's kernel-side MAC. */
+  mac?: MacAddress;
+  ipv4?: Ipv4Cidr[];
+  gateway?: Ipv4Address;
+  /** IP MTU; at most the device's. */
+  mtu?: number;
+  /** RFC 5227 conflict detection; `enabled: false` makes addresses usable at once. */
+  acd?: Partial<AcdConfig>;
+  arp?: Partial<NeighborConfig>;
+}
+
+/** An IPv4 address configured on an interface, usable once conflict detection clears it. */
+export interface Ipv4Binding {
+  readonly cidr: Ipv4Cidr;
+  readonly claim: AddressClaim;
+}
+
+/** RFC 1112 §6.4: every host is in 224.0.0.1 and accepts its MAC. */
+const ALL_HOSTS_MAC = MacAddress.fromIpv4Multicast(Ipv4Address.parse('224.0.0.1'));
+
+/**
+ * One network interface: its device, link address, IPv4 addresses and ARP. It filters
+ * and dispatches what the device receives and frames what the IP layer sends.
+ */
+export class NetInterface implements ArpLink, AcdSink {
+  readonly name: string;
+  readonly mac: MacAddress;
+  readonly mtu: number;
+  readonly bindings: Ipv4Binding[];
+  readonly claims: AddressClaim[];
+  readonly arp: Arp | undefined;
+  readonly gateway: Ipv4Address | undefined;
+  /** Bytes in front of the IP header in a frame: 14 on Ethernet, none on TUN. */
+  readonly linkHeaderLen: number;
+  private readonly acceptedMulticast = new Set<number>([ALL_HOSTS_MAC.value]);
+
+  constructor(
+    readonly device: Device,
+    config: InterfaceConfig,
+    private readonly ctx: StackContext,
+    private readonly ipv4Input: (iface: NetInterface, packet: Uint8Array, now: number) => void,
+  ) {
+    this.name = device.name;
+    this.mtu = Math.min(config.mtu ?? device.mtu, device.mtu);
+    const ethernet = device.medium === 'ethernet';
+    this.linkHeaderLen = ethernet ? ETHERNET_HEADER_LEN : 0;
+    this.mac = config.mac ?? MacAddress.UNSPECIFIED;
+    if (ethernet && !this.mac.isUnicast) throw new TypeError(`Interface ${this.name} needs a unicast MAC address, got ${this.mac}`);
+    // No link layer, no neighbor to conflict with: a TUN address is usable at once.
+    const acd: AcdConfig = { ...DEFAULT_ACD_CONFIG, ...config.acd, ...(ethernet ? {} : { enabled: false }) };
+    this.bindings = (config.ipv4 ?? []).map((cidr) => ({ cidr, claim: new AddressClaim(cidr.address, acd, ctx.random, this) }));
+    this.claims = this.bindings.map((b) => b.claim);
+    this.gateway = config.gateway;
+    this.arp = ethernet ? new Arp(this, ctx, { ...DEFAULT_NEIGHBOR_CONFIG, ...config.arp }) : undefined;
+  }
+
+  /** The binding of a usable address of this interface equal to `addr`. */
+  usableBinding(addr: Ipv4Address): Ipv4Binding | undefined {
+    for (const b of this.bindings) if (b.claim.usable && b.cidr.address.equals(addr)) return b;
+    return undefined;
+  }
+
+  /** Whether an IPv4 packet to `dst` is for this host on this interface (RFC 1122 §3.3.6). */
+  acceptsIpv4(dst: Ipv4Address): boolean {
+    if (dst.isBroadcast) return true;
+    if (dst.isMulticast) return dst.value === 0xe0000001;
+    for (const b of this.bindings) {
+      if (!b.claim.usable) continue;
+      if (b.cidr.address.equals(dst)) return true;
+      const bcast = b.cidr.broadcast;
+      if (bcast && bcast.equals(dst)) return true;
+    }
+    return false;
+  }
+
+  /** Whether `dst` is a broadcast address on this interface (limited or subnet-directed). */
+  isBroadcast(dst: Ipv4Address): boolean {
+    if (dst.isBroadcast) return true;
+    for (const b of this.bindings) if (b.cidr.broadcast?.equals(dst)) return true;
+    return false;
+  }
+
+  sourceFor(target: Ipv4Address): Ipv4Address | undefined {
+    let first: Ipv4Address | undefined;
+    for (const b of this.bindings) {
+      if (!b.claim.usable) continue;
+      if (b.cidr.contains(target)) return b.cidr.address;
+      first ??= b.cidr.address;
+    }
+    return first;
+  }
+
+  receive(frame: Uint8Array, now: number): void {
+    if (!this.arp) return this.receiveIp(frame, now);
+    const stats = this.ctx.stats.ethernet;
+    const eth = EthernetFrame.checked(frame);
+    if (isDrop(eth)) return stats.drop(eth);
+    const dst = eth.dst;
+    if (dst.value !== this.mac.value && !dst.isBroadcast && !(dst.isMulticast && this.acceptedMulticast.has(dst.value))) {
+      return stats.drop('not-for-us');
+    }
+    stats.rx++;
+    const type = eth.ethertype;
+    if (type === EtherType.Ipv4) this.ipv4Input(this, eth.payload, now);
+    else if (type === EtherType.Arp) this.arp.receive(eth.payload, now);
+    else if (type < 0x0600) stats.drop('length-field');
+    else stats.drop('unknown-ethertype');
+  }
+
+  private receiveIp(packet: Uint8Array, now: number): void {
+    const version = packet.length > 0 ? packet[0] >> 4 : 0;
+    if (version === 4) this.ipv4Input(this, packet, now);
+    else this.ctx.stats.ethernet.drop(version === 6 ? 'ipv6-unsupported' : 'bad-ip-version');
+  }
+
+  /**
+   * Sends a frame whose IP packet starts at `linkHeaderLen` to `nextHop`, resolving its
+   * MAC first if needed (the frame then waits in the ARP queue).
+   */
+  transmitIpv4(frame: Uint8Array, nextHop: Ipv4Address, now: number): void {
+    if (!this.arp) return this.transmit(frame);
+    let dst: MacAddress | undefined;
+    if (this.isBroadcast(nextHop)) dst = MacAddress.BROADCAST;
+    else if (nextHop.isMulticast) dst = MacAddress.fromIpv4Multicast(nextHop);
+    else dst = this.arp.resolve(nextHop, frame, now);
+    this.writeEthernetHeader(frame, EtherType.Ipv4);
+    if (dst) {
+      dst.writeTo(frame, 0);
+      this.transmit(frame);
+    }
+  }
+
+  sendResolved(mac: MacAddress, frames: Uint8Array[]): void {
+    for (const frame of frames) {
+      mac.writeTo(frame, 0);
+      this.transmit(frame);
+    }
+  }
+
+  sendArp(dst: MacAddress, arp: ArpRepr): void {
+    const eth = new EthernetRepr({ src: this.mac, dst, ethertype: EtherType.Arp });
+    const frame = new Uint8Array(eth.bufferLen() + arp.bufferLen());
+    eth.emit(frame, 0);
+    arp.emit(frame, eth.bufferLen());
+    this.ctx.stats.arp.tx++;
+    this.transmit(frame);
+  }
+
+  sendProbe(address: Ipv4Address): void {
+    this.arp?.sendProbe(address);
+  }
+
+  sendAnnouncement(address: Ipv4Address): void {
+    this.arp?.sendAnnouncement(address);
+  }
+
+  ready(address: Ipv4Address): void {
+    this.ctx.notify({ type: 'address-ready', interface: this.name, address: this.bindingOf(address).cidr });
+  }
+
+  conflict(address: Ipv4Address, holder: MacAddress): void {
+    this.ctx.notify({ type: 'address-conflict', interface: this.name, address: this.bindingOf(address).cidr, holder });
+  }
+
+  poll(now: number): void {
+    for (const c of this.claims) c.poll(now);
+    this.arp?.cache.poll(now);
+  }
+
+  pollAt(): number | undefined {
+    let next = this.arp?.cache.pollAt();
+    for (const c of this.claims) {
+      const at = c.pollAt();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
+  private bindingOf(address: Ipv4Address): Ipv4Binding {
+    return this.bindings.find((b) => b.cidr.address.equals(address))!;
+  }
+
+  private writeEthernetHeader(frame: Uint8Array, ethertype: number): void {
+    this.mac.writeTo(frame, 6);
+    frame[12] = ethertype >> 8;
+    frame[13] = ethertype & 0xff;
+  }
+
+  private transmit(frame: Uint8Array): void {
+    this.ctx.stats.ethernet.tx++;
+    this.device.transmit(frame);
+  }
+}

@@ -1,0 +1,52 @@
+import { debuglog } from 'node:util';
+import { MonotonicClock } from './clock';
+import { StackDriver } from './driver';
+import type { Device } from './phy/device';
+import { TracerDevice } from './phy/tracer';
+import { TapDevice, TunDevice } from './phy/tuntap';
+import { createStack, type Stack } from './stack';
+import type { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
+
+/** What it takes to run a stack on a real device: the CLI's options, later the preload's environment. */
+export interface HostSettings {
+  device: { kind: 'tap' | 'tun'; name: string; netns?: string };
+  mac?: MacAddress;
+  ipv4: Ipv4Cidr[];
+  gateway?: Ipv4Address;
+  mtu?: number;
+  /** One line per packet on stderr (also on with NODE_DEBUG=pytcp). */
+  log?: boolean;
+  /** Whether the running stack alone keeps the process alive (the CLI: yes; a preload: no). */
+  keepAlive?: boolean;
+}
+
+export interface RunningStack {
+  readonly stack: Stack;
+  readonly driver: StackDriver;
+  readonly device: Device;
+  stop(): void;
+}
+
+/** Whether NODE_DEBUG names pytcp, as Node's own modules read it. */
+export function packetLogRequested(): boolean {
+  return debuglog('pytcp').enabled;
+}
+
+/** Opens the device, builds the stack and starts driving it. Throws the device's errno error. */
+export function launchStack(settings: HostSettings, writeLog: (line: string) => void = (l) => process.stderr.write(l + '\n')): RunningStack {
+  const clock = new MonotonicClock();
+  const open = settings.device.kind === 'tap' ? TapDevice.open : TunDevice.open;
+  const raw = open({ name: settings.device.name, mtu: settings.mtu, netns: settings.device.netns });
+  if (!settings.keepAlive) raw.unref();
+  const device: Device = settings.log || packetLogRequested() ? new TracerDevice(raw, writeLog, clock) : raw;
+  try {
+    const stack = createStack({
+      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu }],
+    });
+    const driver = new StackDriver(stack, { clock, keepAlive: settings.keepAlive }).start();
+    return { stack, driver, device, stop: () => driver.stop() };
+  } catch (err) {
+    device.close();
+    throw err;
+  }
+}

@@ -1,0 +1,50 @@
+import { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
+
+/**
+ * Validation of the settings a user gives a stack, shared by the CLI (`--ipv4`) and
+ * the preload (`PYTCP_IPV4`) so both say the same thing about the same mistake. Each
+ * error names the setting it concerns.
+ */
+export class SettingError extends Error {
+  constructor(readonly setting: string, detail: string) {
+    super(`${setting}: ${detail}`);
+    this.name = 'SettingError';
+  }
+}
+
+export function parseDeviceName(setting: string, text: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(text)) {
+    throw new SettingError(setting, `invalid interface name ${JSON.stringify(text)} (1-15 letters, digits, '_', '.', '-')`);
+  }
+  return text;
+}
+
+export function parseMac(setting: string, text: string): MacAddress {
+  const mac = MacAddress.tryParse(text);
+  if (!mac || !mac.isUnicast) throw new SettingError(setting, `invalid unicast MAC address ${JSON.stringify(text)}`);
+  return mac;
+}
+
+export function parseHostCidr(setting: string, text: string): Ipv4Cidr {
+  const cidr = Ipv4Cidr.tryParse(text);
+  if (!cidr) throw new SettingError(setting, `invalid address/prefix ${JSON.stringify(text)} (expected e.g. 10.0.0.2/24)`);
+  const a = cidr.address;
+  if (a.isMulticast || a.isBroadcast || a.isUnspecified || a.isLoopback || a.isReserved) {
+    throw new SettingError(setting, `${text} is not a unicast host address`);
+  }
+  return cidr;
+}
+
+export function parseGateway(setting: string, text: string, subnets: readonly Ipv4Cidr[]): Ipv4Address {
+  const gateway = Ipv4Address.tryParse(text);
+  if (!gateway) throw new SettingError(setting, `invalid IPv4 address ${JSON.stringify(text)}`);
+  if (!subnets.some((c) => c.contains(gateway))) throw new SettingError(setting, `${gateway} is not on a configured subnet`);
+  return gateway;
+}
+
+/** RFC 791: every host takes 68-byte datagrams; 65535 is the largest an IPv4 header can say. */
+export function parseMtu(setting: string, text: string): number {
+  const mtu = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(mtu >= 68 && mtu <= 65535)) throw new SettingError(setting, `expected an integer from 68 to 65535, got ${JSON.stringify(text)}`);
+  return mtu;
+}

@@ -1,0 +1,113 @@
+import { CryptoRandom, type Random } from './random';
+import { StackStats } from './stats';
+import type { Device } from './phy/device';
+import { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
+import type { AcdConfig } from './iface/acd';
+import type { StackContext, StackEvent } from './iface/context';
+import { Icmpv4 } from './iface/icmpv4';
+import { NetInterface } from './iface/interface';
+import { Ipv4Layer } from './iface/ipv4';
+import type { NeighborConfig } from './iface/neighbor-cache';
+
+export type { StackEvent } from './iface/context';
+
+export interface InterfaceOptions {
+  device: Device;
+  /** The stack's MAC on a TAP; by default a random locally administered one. */
+  mac?: MacAddress | string;
+  /** IPv4 addresses with their prefix length: '10.0.0.2/24'. */
+  ipv4?: (Ipv4Cidr | string)[];
+  gateway?: Ipv4Address | string;
+  mtu?: number;
+  acd?: Partial<AcdConfig>;
+  arp?: Partial<NeighborConfig>;
+}
+
+export interface StackOptions {
+  interfaces: InterfaceOptions[];
+  /** Randomness for protocol choices (probe jitter, identifiers); seed it in tests. */
+  random?: Random;
+}
+
+/**
+ * A TCP/IP stack, sans-IO: it does nothing until `poll(now)`, which drains every
+ * device, runs the protocols, fires due timers and flushes what they sent. `pollAt()`
+ * says when it next has timed work. Notifications queue up and are taken with
+ * `takeEvents()` after `poll` returns, so no user code ever runs inside the stack.
+ */
+export class Stack {
+  readonly stats = new StackStats();
+  readonly interfaces: readonly NetInterface[];
+  readonly ipv4: Ipv4Layer;
+  readonly icmpv4: Icmpv4;
+  private events: StackEvent[] = [];
+
+  constructor(opts: StackOptions) {
+    const random = opts.random ?? new CryptoRandom();
+    const ctx: StackContext = { stats: this.stats, random, notify: (e) => this.events.push(e) };
+    const interfaces: NetInterface[] = [];
+    this.interfaces = interfaces;
+    this.ipv4 = new Ipv4Layer(interfaces, ctx);
+    this.icmpv4 = new Icmpv4(this.ipv4, ctx);
+    for (const o of opts.interfaces) {
+      interfaces.push(
+        new NetInterface(
+          o.device,
+          {
+            mac: typeof o.mac === 'string' ? MacAddress.parse(o.mac) : (o.mac ?? (o.device.medium === 'ethernet' ? randomMac(random) : undefined)),
+            ipv4: (o.ipv4 ?? []).map((c) => (typeof c === 'string' ? Ipv4Cidr.parse(c) : c)),
+            gateway: typeof o.gateway === 'string' ? Ipv4Address.parse(o.gateway) : o.gateway,
+            mtu: o.mtu,
+            acd: o.acd,
+            arp: o.arp,
+          },
+          ctx,
+          (iface, packet, now) => this.ipv4.receive(iface, packet, now),
+        ),
+      );
+    }
+    const names = new Set(interfaces.map((i) => i.name));
+    if (names.size !== interfaces.length) throw new TypeError('Two interfaces of a stack share a device name');
+  }
+
+  poll(now: number): void {
+    for (const iface of this.interfaces) {
+      const device = iface.device;
+      for (let frame = device.receive(); frame !== undefined; frame = device.receive()) iface.receive(frame, now);
+    }
+    for (const iface of this.interfaces) iface.poll(now);
+    for (const iface of this.interfaces) iface.device.flush();
+  }
+
+  pollAt(): number | undefined {
+    let next: number | undefined;
+    for (const iface of this.interfaces) {
+      const at = iface.pollAt();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+      const deviceAt = iface.device.pollAt?.();
+      if (deviceAt !== undefined && (next === undefined || deviceAt < next)) next = deviceAt;
+    }
+    return next;
+  }
+
+  /** The notifications queued since the last call, oldest first. */
+  takeEvents(): StackEvent[] {
+    const taken = this.events;
+    this.events = [];
+    return taken;
+  }
+
+  close(): void {
+    for (const iface of this.interfaces) iface.device.close();
+  }
+}
+
+export function createStack(opts: StackOptions): Stack {
+  return new Stack(opts);
+}
+
+/** A random unicast, locally administered MAC (IEEE 802: U/L bit set, I/G bit clear). */
+function randomMac(random: Random): MacAddress {
+  const hi = (random.u32() & 0xfeff) | 0x0200;
+  return MacAddress.fromNumber(hi * 0x1_0000_0000 + random.u32());
+}

@@ -1,0 +1,57 @@
+/**
+ * The Internet checksum (RFC 1071), computed in place over the caller's buffer.
+ *
+ * `sum16` accumulates 16-bit big-endian words without folding, so sums over several
+ * ranges (a pseudo-header, a header, a payload) chain through `acc`; `fold` reduces the
+ * carries; `internetChecksum` returns the one's complement to put in a header field.
+ * A range of odd length is padded with a zero byte (RFC 1071 §4.1) only at its end, so
+ * chain ranges of even length except the last.
+ */
+
+export function sum16(buf: Uint8Array, start: number, end: number, acc = 0): number {
+  let i = start;
+  // Sum in chunks so the accumulator never leaves the exact range of a double's integers.
+  while (i + 1 < end) {
+    const stop = Math.min(end - 1, i + 65536 * 2);
+    let s = 0;
+    for (; i < stop; i += 2) s += (buf[i] << 8) | buf[i + 1];
+    acc = fold(acc + s);
+  }
+  if (i < end) acc += buf[i] << 8;
+  return acc;
+}
+
+/** Folds the carries of an accumulated sum into 16 bits (RFC 1071 §4.1). */
+export function fold(acc: number): number {
+  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
+  return acc;
+}
+
+/** The value to store in a checksum field: the complement of the folded sum. */
+export function internetChecksum(buf: Uint8Array, start: number, end: number, acc = 0): number {
+  return ~fold(sum16(buf, start, end, acc)) & 0xffff;
+}
+
+/** True when a range that includes its own checksum field sums to all ones (RFC 1071 §2). */
+export function checksumIsValid(buf: Uint8Array, start: number, end: number, acc = 0): boolean {
+  return fold(sum16(buf, start, end, acc)) === 0xffff;
+}
+
+/** The IPv4 pseudo-header sum for TCP/UDP (RFC 768, RFC 9293 §3.1), unfolded. */
+export function pseudoHeaderSumV4(src: number, dst: number, protocol: number, length: number): number {
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
+}
+
+/** The IPv6 pseudo-header sum for upper layers (RFC 8200 §8.1), unfolded. */
+export function pseudoHeaderSumV6(src: Uint8Array, dst: Uint8Array, nextHeader: number, length: number): number {
+  const acc = sum16(dst, 0, 16, sum16(src, 0, 16));
+  return acc + Math.floor(length / 0x10000) + (length & 0xffff) + nextHeader;
+}
+
+/**
+ * RFC 1624 eqn. 3: the new checksum field after one 16-bit word changes from `oldWord`
+ * to `newWord`, without summing the packet again.
+ */
+export function updateChecksum(oldChecksum: number, oldWord: number, newWord: number): number {
+  return ~fold((~oldChecksum & 0xffff) + (~oldWord & 0xffff) + newWord) & 0xffff;
+}
