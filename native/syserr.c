@@ -67,7 +67,7 @@ napi_value syserr_create(napi_env env, const syserr_t *e) {
   else if (e->dev) n += snprintf(message + n, sizeof message - n, ", %s", e->dev);
   if (e->path) n += snprintf(message + n, sizeof message - n, " '%s'", e->path);
   const char *hint = hint_for(e);
-  if (hint) snprintf(message + n, sizeof message - n, " (%s)", hint);
+  if (hint) snprintf(message + n, sizeof message - n, "; %s", hint);
 
   napi_value code_v, message_v, error, errno_v;
   CHECK(napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v));

@@ -326,8 +326,19 @@ export class Ipv6Address {
     return true;
   }
 
-  /** RFC 5952 text: lower case, leading zeros dropped, the longest run of two or more zero groups as "::". */
+  /** ::ffff:0:0/96 (RFC 4291 §2.5.5.2): an IPv4 address seen through an IPv6 socket. */
+  get isIpv4Mapped(): boolean {
+    for (let i = 0; i < 10; i++) if (this.bytes[i] !== 0) return false;
+    return this.bytes[10] === 0xff && this.bytes[11] === 0xff;
+  }
+
+  /**
+   * RFC 5952 text: lower case, leading zeros dropped, the longest run of two or more zero
+   * groups as "::"; an IPv4-mapped address in mixed notation, ::ffff:192.0.2.1 (§5), as
+   * inet_ntop and Node's remoteAddress print it.
+   */
   toString(): string {
+    if (this.isIpv4Mapped) return `::ffff:${Ipv4Address.fromBytes(this.bytes, 12)}`;
     const g: number[] = [];
     for (let i = 0; i < 8; i++) g.push((this.bytes[2 * i] << 8) | this.bytes[2 * i + 1]);
     let bestStart = -1;

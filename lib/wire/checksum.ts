@@ -1,8 +1,9 @@
 /**
  * The Internet checksum (RFC 1071), computed in place over the caller's buffer.
  *
- * `sum16` accumulates 16-bit big-endian words without folding, so sums over several
- * ranges (a pseudo-header, a header, a payload) chain through `acc`; `fold` reduces the
+ * `sum16` accumulates 16-bit big-endian words (folding only as often as it takes to
+ * stay exact in a double), so sums over several ranges (a pseudo-header, a header, a
+ * payload) chain through `acc`; `fold` reduces the
  * carries; `internetChecksum` returns the one's complement to put in a header field.
  * A range of odd length is padded with a zero byte (RFC 1071 §4.1) only at its end, so
  * chain ranges of even length except the last.
