@@ -86,7 +86,7 @@ export function main(argv: string[]): Promise<number> {
   }
   const { stack, driver } = running;
   const iface = stack.interfaces[0];
-  out(`${iface.name} up, mac ${iface.mac}, mtu ${iface.mtu}`);
+  out(`${iface.name} up, ${iface.arp ? `mac ${iface.mac}, ` : ''}mtu ${iface.mtu}`);
   driver.on('address-ready', (e) => out(`ipv4 ${e.address} ready`));
   driver.on('address-conflict', (e) => out(`ipv4 ${e.address} conflict with ${e.holder}, not used`));
   return new Promise((resolve) => {

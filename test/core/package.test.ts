@@ -49,6 +49,15 @@ describe('the built package', () => {
     }
   });
 
+  it('turns the packet log on with NODE_DEBUG=pytcp, as Node modules read NODE_DEBUG', () => {
+    const probe = "console.log(require('./dist/lib/launch.js').packetLogRequested())";
+    const run = (nodeDebug: string) =>
+      execFileSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_DEBUG: nodeDebug } }).trim();
+    expect(run('pytcp')).toBe('true');
+    expect(run('net,pytcp')).toBe('true');
+    expect(run('net')).toBe('false');
+  });
+
   it('names the variable when the preload is given a bad setting', () => {
     let stderr = '';
     let status = 0;

@@ -126,6 +126,16 @@ describe.skipIf(!tunAvailable())('the stack against the Linux kernel', () => {
     }
   }, 40_000);
 
+  it('ends with one clear error and exit code 1 when its TAP is deleted under it', async () => {
+    await acdLab.exec(acdLab.switchNs, ['ip', 'link', 'del', acdLab.tap]);
+    const { code } = await Promise.race([
+      acdStack.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running:\n${acdStack.describe()}`)), 5_000)),
+    ]);
+    expect(code).toBe(1);
+    expect(acdStack.stderr.trim().split('\n').pop()).toMatch(new RegExp(`^pytcp: ${escape(acdLab.tap)} failed: read EBADFD: .*the device is gone`));
+  }, 20_000);
+
   it('on SIGTERM prints "down", exits 0 and releases the TAP it attached to, which stays', async () => {
     const flags = async () => {
       const { stdout } = await main.exec(main.switchNs, ['ip', '-j', 'link', 'show', 'dev', main.tap]);
