@@ -8,6 +8,8 @@ export interface DriverEvents {
   'address-ready': (e: EventOf<'address-ready'>) => void;
   'address-conflict': (e: EventOf<'address-conflict'>) => void;
   'neighbor-unreachable': (e: EventOf<'neighbor-unreachable'>) => void;
+  'echo-reply': (e: EventOf<'echo-reply'>) => void;
+  'echo-error': (e: EventOf<'echo-error'>) => void;
   /** A device failed (deleted under the stack): the driver has stopped. */
   error: (err: Error) => void;
 }

@@ -4,8 +4,9 @@ import type { Device } from './phy/device';
 import { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
 import type { AcdConfig } from './iface/acd';
 import type { StackContext, StackEvent } from './iface/context';
-import { Icmpv4 } from './iface/icmpv4';
-import { NetInterface } from './iface/interface';
+import { Icmpv4, type Icmpv4Options } from './iface/icmpv4';
+import { NetInterface, type InterfaceHooks } from './iface/interface';
+import { LoopbackDevice } from './phy/loopback';
 import { Ipv4Layer } from './iface/ipv4';
 import type { NeighborConfig } from './iface/neighbor-cache';
 
@@ -27,6 +28,9 @@ export interface StackOptions {
   interfaces: InterfaceOptions[];
   /** Randomness for protocol choices (probe jitter, identifiers); seed it in tests. */
   random?: Random;
+  /** A loopback interface 'lo' with 127.0.0.1/8, through which the stack reaches its own addresses (default on). */
+  loopback?: boolean;
+  icmpv4?: Partial<Icmpv4Options>;
 }
 
 /**
@@ -48,26 +52,41 @@ export class Stack {
     const interfaces: NetInterface[] = [];
     this.interfaces = interfaces;
     this.ipv4 = new Ipv4Layer(interfaces, ctx);
-    this.icmpv4 = new Icmpv4(this.ipv4, ctx);
+    this.icmpv4 = new Icmpv4(this.ipv4, ctx, opts.icmpv4);
+    const hooks: InterfaceHooks = {
+      ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
+      neighborFailed: (iface, frames, now) => this.icmpv4.neighborFailed(iface, frames, now),
+      addressUp: (iface, binding) => this.ipv4.addressUp(iface, binding),
+      addressDown: (iface, binding) => this.ipv4.addressDown(iface, binding),
+    };
     for (const o of opts.interfaces) {
-      interfaces.push(
-        new NetInterface(
-          o.device,
-          {
-            mac: typeof o.mac === 'string' ? MacAddress.parse(o.mac) : (o.mac ?? (o.device.medium === 'ethernet' ? randomMac(random) : undefined)),
-            ipv4: (o.ipv4 ?? []).map((c) => (typeof c === 'string' ? Ipv4Cidr.parse(c) : c)),
-            gateway: typeof o.gateway === 'string' ? Ipv4Address.parse(o.gateway) : o.gateway,
-            mtu: o.mtu,
-            acd: o.acd,
-            arp: o.arp,
-          },
-          ctx,
-          (iface, packet, now) => this.ipv4.receive(iface, packet, now),
-        ),
+      const iface = new NetInterface(
+        o.device,
+        {
+          mac: typeof o.mac === 'string' ? MacAddress.parse(o.mac) : (o.mac ?? (o.device.medium === 'ethernet' ? randomMac(random) : undefined)),
+          ipv4: (o.ipv4 ?? []).map((c) => (typeof c === 'string' ? Ipv4Cidr.parse(c) : c)),
+          gateway: typeof o.gateway === 'string' ? Ipv4Address.parse(o.gateway) : o.gateway,
+          mtu: o.mtu,
+          acd: o.acd,
+          arp: o.arp,
+        },
+        ctx,
+        hooks,
       );
+      interfaces.push(iface);
+      // The default route through the gateway; used while the gateway is on a connected prefix.
+      if (iface.gateway) this.ipv4.routes.add({ destination: '0.0.0.0/0', iface, gateway: iface.gateway, origin: 'static' });
+    }
+    if (opts.loopback ?? true) {
+      interfaces.push(new NetInterface(new LoopbackDevice(), { ipv4: [Ipv4Cidr.parse('127.0.0.1/8')] }, ctx, hooks, true));
     }
     const names = new Set(interfaces.map((i) => i.name));
     if (names.size !== interfaces.length) throw new TypeError('Two interfaces of a stack share a device name');
+  }
+
+  /** The interface on `name`, loopback included ('lo'). */
+  interface(name: string): NetInterface | undefined {
+    return this.interfaces.find((i) => i.name === name);
   }
 
   poll(now: number): void {

@@ -48,7 +48,8 @@ export interface AcdSink {
   sendProbe(address: Ipv4Address): void;
   sendAnnouncement(address: Ipv4Address): void;
   ready(address: Ipv4Address): void;
-  conflict(address: Ipv4Address, holder: MacAddress): void;
+  /** `wasInUse`: the address had been claimed and used (a defence was lost), not just probed. */
+  conflict(address: Ipv4Address, holder: MacAddress, wasInUse: boolean): void;
 }
 
 export class AddressClaim {
@@ -140,8 +141,9 @@ export class AddressClaim {
   }
 
   private giveUp(holder: MacAddress): void {
+    const wasInUse = this.usable;
     this.current = 'conflict';
     this.timerAt = undefined;
-    this.sink.conflict(this.address, holder);
+    this.sink.conflict(this.address, holder, wasInUse);
   }
 }

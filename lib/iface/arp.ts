@@ -15,6 +15,8 @@ export interface ArpLink {
   sourceFor(target: Ipv4Address): Ipv4Address | undefined;
   /** Sends an ARP packet in one frame. */
   sendArp(dst: MacAddress, arp: ArpRepr): void;
+  /** Frames that waited for a neighbor that never answered: their senders hear "host unreachable". */
+  neighborFailed(frames: Uint8Array[], now: number): void;
   /** Sends frames that waited for `mac` (their Ethernet destination still blank). */
   sendResolved(mac: MacAddress, frames: Uint8Array[]): void;
 }
@@ -32,9 +34,10 @@ export class Arp {
       {
         solicit: (key, unicast) => this.sendRequest(Ipv4Address.fromNumber(key), unicast),
         resolved: (_key, mac, frames) => this.link.sendResolved(mac, frames),
-        failed: (key, frames) => {
+        failed: (key, frames, now) => {
           for (let i = 0; i < frames.length; i++) ctx.stats.ipv4.drop('neighbor-unreachable');
           ctx.notify({ type: 'neighbor-unreachable', interface: link.name, address: Ipv4Address.fromNumber(key) });
+          this.link.neighborFailed(frames, now);
         },
       },
       cacheConfig,

@@ -1,12 +1,15 @@
 import type { Random } from '../random';
 import type { StackStats } from '../stats';
 import type { Ipv4Address, Ipv4Cidr, MacAddress } from '../wire/address';
+import type { AddressOrigin } from './interface';
 
 /** Notifications the core queues during `poll`; the driver delivers them after it returns. */
 export type StackEvent =
-  | { type: 'address-ready'; interface: string; address: Ipv4Cidr }
-  | { type: 'address-conflict'; interface: string; address: Ipv4Cidr; holder: MacAddress }
-  | { type: 'neighbor-unreachable'; interface: string; address: Ipv4Address };
+  | { type: 'address-ready'; interface: string; address: Ipv4Cidr; origin: AddressOrigin }
+  | { type: 'address-conflict'; interface: string; address: Ipv4Cidr; holder: MacAddress; origin: AddressOrigin }
+  | { type: 'neighbor-unreachable'; interface: string; address: Ipv4Address }
+  | { type: 'echo-reply'; from: Ipv4Address; ident: number; seq: number; ttl: number; size: number }
+  | { type: 'echo-error'; to: Ipv4Address; ident: number; seq: number; kind: string; reporter: Ipv4Address | undefined };
 
 /** What every part of one stack shares: built once in `createStack`, never global. */
 export interface StackContext {

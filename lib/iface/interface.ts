@@ -20,10 +20,26 @@ export interface InterfaceConfig {
   arp?: Partial<NeighborConfig>;
 }
 
+/** Where an address came from. */
+export type AddressOrigin = 'static' | 'dhcp' | 'loopback';
+
 /** An IPv4 address configured on an interface, usable once conflict detection clears it. */
 export interface Ipv4Binding {
   readonly cidr: Ipv4Cidr;
   readonly claim: AddressClaim;
+  readonly origin: AddressOrigin;
+  /** Told when the address becomes usable and when it stops being usable (a DHCP lease declines a conflicting address). */
+  readonly onUsable?: (usable: boolean) => void;
+}
+
+/** What an interface tells the IP layer about itself. */
+export interface InterfaceHooks {
+  ipv4Input(iface: NetInterface, packet: Uint8Array, now: number, linkBroadcast: boolean): void;
+  /** Packets (IP at `iface.linkHeaderLen`) that could not be sent: the next hop never answered ARP. */
+  neighborFailed(iface: NetInterface, frames: Uint8Array[], now: number): void;
+  /** An address became usable (its connected route can go in) or stopped being usable. */
+  addressUp(iface: NetInterface, binding: Ipv4Binding): void;
+  addressDown(iface: NetInterface, binding: Ipv4Binding): void;
 }
 
 /** RFC 1112 §6.4: every host is in 224.0.0.1 and accepts its MAC. */
@@ -37,8 +53,9 @@ export class NetInterface implements ArpLink, AcdSink {
   readonly name: string;
   readonly mac: MacAddress;
   readonly mtu: number;
-  readonly bindings: Ipv4Binding[];
-  readonly claims: AddressClaim[];
+  private bindingList: Ipv4Binding[] = [];
+  private claimList: AddressClaim[] = [];
+  private readonly acd: AcdConfig;
   readonly arp: Arp | undefined;
   readonly gateway: Ipv4Address | undefined;
   /** Bytes in front of the IP header in a frame: 14 on Ethernet, none on TUN. */
@@ -49,7 +66,9 @@ export class NetInterface implements ArpLink, AcdSink {
     readonly device: Device,
     config: InterfaceConfig,
     private readonly ctx: StackContext,
-    private readonly ipv4Input: (iface: NetInterface, packet: Uint8Array, now: number) => void,
+    private readonly hooks: InterfaceHooks,
+    /** The loopback interface accepts packets for every local address (Linux's local table). */
+    readonly isLoopback = false,
   ) {
     this.name = device.name;
     this.mtu = Math.min(config.mtu ?? device.mtu, device.mtu);
@@ -58,11 +77,40 @@ export class NetInterface implements ArpLink, AcdSink {
     this.mac = config.mac ?? MacAddress.UNSPECIFIED;
     if (ethernet && !this.mac.isUnicast) throw new TypeError(`Interface ${this.name} needs a unicast MAC address, got ${this.mac}`);
     // No link layer, no neighbor to conflict with: a TUN address is usable at once.
-    const acd: AcdConfig = { ...DEFAULT_ACD_CONFIG, ...config.acd, ...(ethernet ? {} : { enabled: false }) };
-    this.bindings = (config.ipv4 ?? []).map((cidr) => ({ cidr, claim: new AddressClaim(cidr.address, acd, ctx.random, this) }));
-    this.claims = this.bindings.map((b) => b.claim);
+    this.acd = { ...DEFAULT_ACD_CONFIG, ...config.acd, ...(ethernet ? {} : { enabled: false }) };
+    for (const cidr of config.ipv4 ?? []) this.addIpv4(cidr, isLoopback ? 'loopback' : 'static');
     this.gateway = config.gateway;
     this.arp = ethernet ? new Arp(this, ctx, { ...DEFAULT_NEIGHBOR_CONFIG, ...config.arp }) : undefined;
+  }
+
+  get bindings(): readonly Ipv4Binding[] {
+    return this.bindingList;
+  }
+
+  get claims(): readonly AddressClaim[] {
+    return this.claimList;
+  }
+
+  /**
+   * Configures an address; it is probed first (RFC 5227) unless the link has no
+   * neighbors, and used only once clear. Adding an address already present is refused.
+   */
+  addIpv4(cidr: Ipv4Cidr, origin: AddressOrigin, onUsable?: (usable: boolean) => void): Ipv4Binding {
+    if (this.bindingList.some((b) => b.cidr.address.equals(cidr.address))) throw new TypeError(`${cidr.address} is already configured on ${this.name}`);
+    const binding: Ipv4Binding = { cidr, claim: new AddressClaim(cidr.address, this.acd, this.ctx.random, this), origin, onUsable };
+    this.bindingList = [...this.bindingList, binding];
+    this.claimList = this.bindingList.map((b) => b.claim);
+    return binding;
+  }
+
+  /** Removes an address (a lease ended); its routes go with it. */
+  removeIpv4(address: Ipv4Address): boolean {
+    const binding = this.bindingList.find((b) => b.cidr.address.equals(address));
+    if (!binding) return false;
+    this.bindingList = this.bindingList.filter((b) => b !== binding);
+    this.claimList = this.bindingList.map((b) => b.claim);
+    if (binding.claim.usable) this.hooks.addressDown(this, binding);
+    return true;
   }
 
   /** The binding of a usable address of this interface equal to `addr`. */
@@ -112,7 +160,7 @@ export class NetInterface implements ArpLink, AcdSink {
     }
     stats.rx++;
     const type = eth.ethertype;
-    if (type === EtherType.Ipv4) this.ipv4Input(this, eth.payload, now);
+    if (type === EtherType.Ipv4) this.hooks.ipv4Input(this, eth.payload, now, dst.isMulticast);
     else if (type === EtherType.Arp) this.arp.receive(eth.payload, now);
     else if (type < 0x0600) stats.drop('length-field');
     else stats.drop('unknown-ethertype');
@@ -120,7 +168,7 @@ export class NetInterface implements ArpLink, AcdSink {
 
   private receiveIp(packet: Uint8Array, now: number): void {
     const version = packet.length > 0 ? packet[0] >> 4 : 0;
-    if (version === 4) this.ipv4Input(this, packet, now);
+    if (version === 4) this.hooks.ipv4Input(this, packet, now, false);
     else this.ctx.stats.ethernet.drop(version === 6 ? 'ipv6-unsupported' : 'bad-ip-version');
   }
 
@@ -139,6 +187,10 @@ export class NetInterface implements ArpLink, AcdSink {
       dst.writeTo(frame, 0);
       this.transmit(frame);
     }
+  }
+
+  neighborFailed(frames: Uint8Array[], now: number): void {
+    this.hooks.neighborFailed(this, frames, now);
   }
 
   sendResolved(mac: MacAddress, frames: Uint8Array[]): void {
@@ -166,11 +218,18 @@ export class NetInterface implements ArpLink, AcdSink {
   }
 
   ready(address: Ipv4Address): void {
-    this.ctx.notify({ type: 'address-ready', interface: this.name, address: this.bindingOf(address).cidr });
+    const binding = this.bindingOf(address);
+    this.hooks.addressUp(this, binding);
+    if (binding.origin !== 'loopback') this.ctx.notify({ type: 'address-ready', interface: this.name, address: binding.cidr, origin: binding.origin });
+    binding.onUsable?.(true);
   }
 
-  conflict(address: Ipv4Address, holder: MacAddress): void {
-    this.ctx.notify({ type: 'address-conflict', interface: this.name, address: this.bindingOf(address).cidr, holder });
+  conflict(address: Ipv4Address, holder: MacAddress, wasInUse: boolean): void {
+    const binding = this.bindingOf(address);
+    // A conflict after the address was in use (a defence lost) takes its routes away.
+    if (wasInUse) this.hooks.addressDown(this, binding);
+    this.ctx.notify({ type: 'address-conflict', interface: this.name, address: binding.cidr, holder, origin: binding.origin });
+    binding.onUsable?.(false);
   }
 
   poll(now: number): void {

@@ -3,14 +3,42 @@ import type { DropReason } from '../wire/drop';
 import { isDrop } from '../wire/drop';
 import { Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
-import type { NetInterface } from './interface';
+import type { Ipv4Binding, NetInterface } from './interface';
+import { Ipv4RoutingTable } from './routes';
 
-/** A protocol above IPv4: gets each accepted packet's header and payload (a view, no copy). */
-export type Ipv4ProtocolHandler = (ip: Ipv4Repr, payload: Uint8Array, iface: NetInterface, now: number) => void;
+/** What the IP layer knows about how a packet arrived. */
+export interface Ipv4Arrival {
+  iface: NetInterface;
+  /** The whole IP packet as received (header and payload), for quoting in ICMP errors. */
+  packet: Uint8Array;
+  /** It came in a link-layer broadcast or multicast frame (RFC 1122 §3.2.2: no ICMP errors for those). */
+  linkBroadcast: boolean;
+}
+
+/** An ICMP error about a datagram this stack sent, or a local failure to send it. */
+export interface Ipv4ErrorReport {
+  kind: 'net-unreachable' | 'host-unreachable' | 'protocol-unreachable' | 'port-unreachable' | 'frag-needed' | 'prohibited' | 'unreachable' | 'time-exceeded' | 'param-problem';
+  type: number;
+  code: number;
+  /** Next-hop MTU of a "fragmentation needed" (RFC 1191 §4), when given. */
+  mtu?: number;
+  /** Who reported it; undefined when the stack itself could not deliver (ARP failed). */
+  reporter: Ipv4Address | undefined;
+  /** The header of the datagram the error is about, as quoted. */
+  original: Ipv4Repr;
+  /** The quoted bytes after that header: at least the transport ports when the reporter sent them. */
+  transport: Uint8Array;
+}
+
+/** A protocol above IPv4. */
+export interface Ipv4Protocol {
+  receive(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void;
+  error?(report: Ipv4ErrorReport, now: number): void;
+}
 
 /** An IPv4 packet to send; the payload is written straight into the frame. */
 export interface Ipv4Send {
-  /** Source address; when given it must be a usable address of the stack (replies leave from the address the request came to). */
+  /** Source address; when given it must be a usable address of the stack, and the packet leaves from its interface (a reply leaves from the address the request came to). */
   src?: Ipv4Address;
   dst: Ipv4Address;
   protocol: number;
@@ -20,73 +48,111 @@ export interface Ipv4Send {
   writePayload(buf: Uint8Array, offset: number): void;
 }
 
-export interface Ipv4Route {
+export interface Ipv4Path {
   iface: NetInterface;
   nextHop: Ipv4Address;
   src: Ipv4Address;
 }
 
 /**
- * The IPv4 layer of a host (RFC 791, RFC 1122 §3.2–3.3): validates and delivers
- * received packets to the protocol above, routes and frames sent ones. The routing
- * here is the connected subnets and a default gateway per interface.
+ * The IPv4 layer of a host (RFC 791, RFC 1122 §3.2–3.3): validates received packets
+ * and delivers them to the protocol above; routes, frames and sends outgoing ones.
  */
 export class Ipv4Layer {
-  private readonly protocols = new Map<number, Ipv4ProtocolHandler>();
+  readonly routes = new Ipv4RoutingTable();
+  private readonly protocols = new Map<number, Ipv4Protocol>();
   private ident: number;
+  /** Set by the stack: what to do with a packet for an unknown protocol. */
+  onUnknownProtocol: ((ip: Ipv4Repr, arrival: Ipv4Arrival, now: number) => void) | undefined;
 
   constructor(private readonly interfaces: readonly NetInterface[], private readonly ctx: StackContext) {
     // RFC 6864 allows any identification for atomic datagrams; start somewhere unguessable.
     this.ident = ctx.random.u32() & 0xffff;
   }
 
-  register(protocol: number, handler: Ipv4ProtocolHandler): void {
+  register(protocol: number, handler: Ipv4Protocol): void {
     this.protocols.set(protocol, handler);
   }
 
-  receive(iface: NetInterface, bytes: Uint8Array, now: number): void {
+  /** An address became usable: its prefix is on-link from now on. */
+  addressUp(iface: NetInterface, b: Ipv4Binding): void {
+    this.routes.add({ destination: b.cidr, iface, origin: 'connected', src: b.cidr.address });
+  }
+
+  addressDown(iface: NetInterface, b: Ipv4Binding): void {
+    this.routes.remove({ iface, origin: 'connected', src: b.cidr.address });
+  }
+
+  /** Whether `addr` is a usable address of this stack, on any interface. */
+  isLocal(addr: Ipv4Address): boolean {
+    return this.ownerOf(addr) !== undefined;
+  }
+
+  receive(iface: NetInterface, bytes: Uint8Array, now: number, linkBroadcast: boolean): void {
     const stats = this.ctx.stats.ipv4;
     const pkt = Ipv4Packet.checked(bytes);
     if (isDrop(pkt)) return stats.drop(pkt);
     const ip = Ipv4Repr.parse(pkt);
     if (isDrop(ip)) return stats.drop(ip);
-    // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded.
+    // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded, and
+    // 127/8 must never appear on a wire.
     if (ip.src.isBroadcast || ip.src.isMulticast || iface.isBroadcast(ip.src)) return stats.drop('bad-source');
-    if (!iface.acceptsIpv4(ip.dst)) return stats.drop('not-for-us');
+    if (!iface.isLoopback && (ip.src.isLoopback || ip.dst.isLoopback)) return stats.drop('martian-loopback');
+    const accepted = iface.isLoopback ? ip.dst.isLoopback || this.isLocal(ip.dst) : iface.acceptsIpv4(ip.dst);
+    if (!accepted) return stats.drop('not-for-us');
     if (ip.moreFragments || ip.fragmentOffset !== 0) return stats.drop('fragment');
     stats.rx++;
+    const arrival: Ipv4Arrival = { iface, packet: pkt.buffer.subarray(0, pkt.totalLength), linkBroadcast };
     const handler = this.protocols.get(ip.protocol);
-    if (!handler) return stats.drop('unknown-protocol');
-    handler(ip, pkt.payload, iface, now);
+    if (!handler) {
+      stats.drop('unknown-protocol');
+      this.onUnknownProtocol?.(ip, arrival, now);
+      return;
+    }
+    handler.receive(ip, pkt.payload, arrival, now);
   }
 
-  /** The interface, next hop and source address for `dst`, or undefined when none. */
-  route(dst: Ipv4Address, src?: Ipv4Address): Ipv4Route | undefined {
-    for (const iface of this.interfaces) {
-      if (src && !iface.usableBinding(src)) continue;
-      for (const b of iface.bindings) {
-        if (!b.claim.usable) continue;
-        if (b.cidr.contains(dst) || dst.isBroadcast || dst.isMulticast) return { iface, nextHop: dst, src: src ?? iface.sourceFor(dst)! };
-      }
+  /** Hands an error about one of our datagrams to the protocol that sent it. */
+  deliverError(report: Ipv4ErrorReport, now: number): void {
+    this.protocols.get(report.original.protocol)?.error?.(report, now);
+  }
+
+  /**
+   * The interface, next hop and source for `dst`, or a reason there is none. Our own
+   * addresses go through the loopback interface (Linux's local table); a given source
+   * pins the interface it is bound to.
+   */
+  route(dst: Ipv4Address, src?: Ipv4Address): Ipv4Path | DropReason {
+    const owner = src && this.ownerOf(src);
+    if (src && !owner) return 'bad-source';
+    const lo = this.interfaces.find((i) => i.isLoopback);
+    if (lo && (dst.isLoopback || this.isLocal(dst))) {
+      return { iface: lo, nextHop: dst, src: src ?? (dst.isLoopback ? lo.sourceFor(dst) ?? dst : dst) };
     }
-    for (const iface of this.interfaces) {
-      if (!iface.gateway || (src && !iface.usableBinding(src))) continue;
-      const gwSrc = iface.sourceFor(iface.gateway);
-      if (gwSrc) return { iface, nextHop: iface.gateway, src: src ?? gwSrc };
+    if (dst.isBroadcast || dst.isMulticast) {
+      // RFC 1122 §3.3.6: a limited broadcast leaves by the source's interface, else the first one up.
+      const iface = owner ?? this.interfaces.find((i) => !i.isLoopback && i.sourceFor(dst) !== undefined);
+      if (!iface) return 'no-route';
+      return { iface, nextHop: dst, src: src ?? iface.sourceFor(dst)! };
     }
-    return undefined;
+    const route = this.routes.lookup(dst, owner ? (r) => r.iface === owner : undefined);
+    if (!route) return 'no-route';
+    const nextHop = route.gateway ?? dst;
+    const chosen = src ?? (route.src && route.iface.usableBinding(route.src) ? route.src : route.iface.sourceFor(nextHop));
+    if (!chosen) return 'no-route';
+    return { iface: route.iface, nextHop, src: chosen };
   }
 
   /** Builds the whole frame in one allocation and sends it; a DropReason when it cannot. */
   send(req: Ipv4Send, now: number): DropReason | undefined {
     const stats = this.ctx.stats.ipv4;
-    const route = this.route(req.dst, req.src);
-    if (!route) {
-      stats.drop('no-route');
-      return 'no-route';
+    const path = this.route(req.dst, req.src);
+    if (isDrop(path)) {
+      stats.drop(path);
+      return path;
     }
     const ip = new Ipv4Repr({
-      src: route.src,
+      src: path.src,
       dst: req.dst,
       protocol: req.protocol,
       payloadLen: req.payloadLen,
@@ -95,17 +161,24 @@ export class Ipv4Layer {
       ident: this.nextIdent(),
     });
     const headerLen = ip.bufferLen();
-    // Fragmentation comes with the IPv4 issue; until then an oversized packet is refused.
-    if (headerLen + req.payloadLen > route.iface.mtu) {
+    if (headerLen + req.payloadLen > path.iface.mtu) {
       stats.drop('too-big');
       return 'too-big';
     }
-    const offset = route.iface.linkHeaderLen;
+    const offset = path.iface.linkHeaderLen;
     const frame = new Uint8Array(offset + headerLen + req.payloadLen);
     ip.emit(frame, offset);
     req.writePayload(frame, offset + headerLen);
     stats.tx++;
-    route.iface.transmitIpv4(frame, route.nextHop, now);
+    path.iface.transmitIpv4(frame, path.nextHop, now);
+    return undefined;
+  }
+
+  /** The interface holding `addr` as a usable address; all of 127/8 belongs to loopback (RFC 1122 §3.2.1.3). */
+  private ownerOf(addr: Ipv4Address): NetInterface | undefined {
+    for (const iface of this.interfaces) {
+      if (iface.usableBinding(addr) || (iface.isLoopback && addr.isLoopback)) return iface;
+    }
     return undefined;
   }
 

@@ -50,7 +50,7 @@ export interface NeighborEvents<K, P> {
   /** Resolution finished: send the packets that waited for it, in order. */
   resolved(key: K, mac: MacAddress, pending: P[]): void;
   /** Resolution failed: the waiting packets are undeliverable. */
-  failed(key: K, pending: P[]): void;
+  failed(key: K, pending: P[], now: number): void;
 }
 
 export interface NeighborEntry<K> {
@@ -95,7 +95,7 @@ export class NeighborCache<K, P> {
       return e.mac;
     }
     if (!e) {
-      this.makeRoom();
+      this.makeRoom(now);
       e = { key, state: 'incomplete', mac: undefined, updatedAt: now, usedAt: now, timerAt: now + this.config.retransMs, probes: 1, pending: [] };
       this.entries.set(key, e);
       this.events.solicit(key, undefined);
@@ -139,7 +139,7 @@ export class NeighborCache<K, P> {
     const e = this.entries.get(key);
     if (!e) {
       if (create) {
-        this.makeRoom();
+        this.makeRoom(now);
         this.entries.set(key, { key, state: 'stale', mac, updatedAt: now, usedAt: now, timerAt: now + this.config.staleGcMs, probes: 0, pending: [] });
       }
       return false;
@@ -156,11 +156,11 @@ export class NeighborCache<K, P> {
     return e && { key: e.key, state: e.state, mac: e.mac, updatedAt: e.updatedAt };
   }
 
-  delete(key: K): void {
+  delete(key: K, now: number): void {
     const e = this.entries.get(key);
     if (!e) return;
     this.entries.delete(key);
-    if (e.pending.length > 0) this.fail(e);
+    if (e.pending.length > 0) this.fail(e, now);
   }
 
   *list(): IterableIterator<NeighborEntry<K>> {
@@ -184,7 +184,7 @@ export class NeighborCache<K, P> {
         case 'incomplete':
           if (e.probes >= this.config.maxMulticastProbes) {
             this.entries.delete(e.key);
-            this.fail(e);
+            this.fail(e, now);
           } else {
             e.probes++;
             e.timerAt = now + this.config.retransMs;
@@ -233,24 +233,24 @@ export class NeighborCache<K, P> {
     }
   }
 
-  private fail(e: Entry<K, P>): void {
+  private fail(e: Entry<K, P>, now: number): void {
     const pending = e.pending;
     e.pending = [];
     this.droppedPending += pending.length;
-    this.events.failed(e.key, pending);
+    this.events.failed(e.key, pending, now);
   }
 
   /**
    * Keeps the table bounded: evicts the least recently used entry, preferring one that
    * is not being resolved (a flood of lookups must not push out known neighbors' queues).
    */
-  private makeRoom(): void {
+  private makeRoom(now: number): void {
     if (this.entries.size < this.config.maxEntries) return;
     let victim: Entry<K, P> | undefined;
     for (const e of this.entries.values()) {
       const better = !victim || (victim.state === 'incomplete') > (e.state === 'incomplete') || ((victim.state === 'incomplete') === (e.state === 'incomplete') && e.usedAt < victim.usedAt);
       if (better) victim = e;
     }
-    if (victim) this.delete(victim.key);
+    if (victim) this.delete(victim.key, now);
   }
 }

@@ -54,6 +54,21 @@ export class Ipv4Packet {
     return new Ipv4Packet(buf);
   }
 
+  /**
+   * The view of a datagram quoted in an ICMP error (RFC 792): the whole header, but
+   * only as much of the payload as the error carried, so the total length may exceed
+   * the buffer; `payload` is what is there.
+   */
+  static quoted(buf: Uint8Array): Ipv4Packet | DropReason {
+    if (buf.length < IPV4_HEADER_LEN) return 'truncated';
+    if (buf[VER_IHL] >> 4 !== 4) return 'bad-version';
+    const headerLen = (buf[VER_IHL] & 0xf) * 4;
+    if (headerLen < IPV4_HEADER_LEN) return 'bad-header-length';
+    if (buf.length < headerLen) return 'truncated';
+    if (((buf[LENGTH] << 8) | buf[LENGTH + 1]) < headerLen) return 'bad-total-length';
+    return new Ipv4Packet(buf);
+  }
+
   get version(): number {
     return this.buffer[VER_IHL] >> 4;
   }
@@ -132,20 +147,28 @@ export class Ipv4Packet {
  * octet, every other option is type, length (counting both) and data, inside the header.
  */
 function optionsAreWellFormed(options: Uint8Array): boolean {
+  return badOptionOffset(options) === undefined;
+}
+
+/**
+ * The offset, within the option bytes, of the first malformed option, or undefined
+ * when all are well formed: what a Parameter Problem's pointer names (RFC 792).
+ */
+export function badOptionOffset(options: Uint8Array): number | undefined {
   let i = 0;
   while (i < options.length) {
     const type = options[i];
-    if (type === OPTION_EOL) return true;
+    if (type === OPTION_EOL) return undefined;
     if (type === OPTION_NOP) {
       i++;
       continue;
     }
-    if (i + 1 >= options.length) return false;
+    if (i + 1 >= options.length) return i;
     const len = options[i + 1];
-    if (len < 2 || i + len > options.length) return false;
+    if (len < 2 || i + len > options.length) return i + 1;
     i += len;
   }
-  return true;
+  return undefined;
 }
 
 export interface Ipv4ReprFields {

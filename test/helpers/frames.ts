@@ -32,8 +32,9 @@ export function arpFrame(f: { op: 'request' | 'reply'; senderMac: MacAddress; se
   return ethernetFrame(f.senderMac, f.dst ?? MacAddress.BROADCAST, EtherType.Arp, arp.bufferLen(), (b, o) => arp.emit(b, o));
 }
 
-export function pingFrame(f: { srcMac: MacAddress; dstMac: MacAddress; src: Ipv4Address; dst: Ipv4Address; ident?: number; seq?: number; data?: Uint8Array; ttl?: number }): Uint8Array {
-  const icmp = Icmpv4Repr.echoRequest(f.ident ?? 0x1234, f.seq ?? 1, f.data ?? new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+export function pingFrame(f: { srcMac: MacAddress; dstMac: MacAddress; src: Ipv4Address; dst: Ipv4Address; ident?: number; seq?: number; data?: Uint8Array; ttl?: number; reply?: boolean }): Uint8Array {
+  const echo = f.reply ? Icmpv4Repr.echoReply : Icmpv4Repr.echoRequest;
+  const icmp = echo(f.ident ?? 0x1234, f.seq ?? 1, f.data ?? new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
   const ipr = new Ipv4Repr({ src: f.src, dst: f.dst, protocol: IpProtocol.Icmp, payloadLen: icmp.bufferLen(), ttl: f.ttl ?? 64 });
   return ethernetFrame(f.srcMac, f.dstMac, EtherType.Ipv4, ipr.bufferLen() + icmp.bufferLen(), (b, o) => {
     ipr.emit(b, o);
