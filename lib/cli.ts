@@ -1,14 +1,9 @@
 import { parseArgs } from 'node:util';
+import { launchStack, type HostSettings, type RunningStack } from './launch';
+import { parsePingArgs, PING_OPTIONS, PingUsageError, runPing } from './cli-ping';
 import { parseDeviceName, parseGateway, parseHostCidr, parseMac, parseMtu, SettingError } from './settings';
-import { launchStack, type HostSettings } from './launch';
 
-const USAGE = `Usage: pytcp up (--tap <name> | --tun <name>) --ipv4 <addr>/<len> [options]
-
-Starts a user-space TCP/IP stack on a TAP (Ethernet) or TUN (IP) device. It answers
-ARP and ping until SIGINT or SIGTERM, then releases the device and exits 0.
-
-Options:
-  --tap <name>           attach to (or create) the TAP device <name>
+const STACK_USAGE = `  --tap <name>           attach to (or create) the TAP device <name>
   --tun <name>           attach to (or create) the TUN device <name>
   --mac <mac>            the stack's MAC address on a TAP (default: random, locally
                          administered; it must differ from the TAP's own kernel MAC)
@@ -16,35 +11,53 @@ Options:
                          Each is probed for conflicts first (RFC 5227)
   --gateway <addr>       the default gateway (on a configured subnet)
   --mtu <n>              the IP MTU (68-65535) to set on the device
-  --log                  one line per packet on stderr (also: NODE_DEBUG=pytcp)
+  --log                  one line per packet on stderr (also: NODE_DEBUG=pytcp)`;
+
+const USAGE = `Usage: pytcp up (--tap <name> | --tun <name>) --ipv4 <addr>/<len> [options]
+       pytcp ping (--tap <name> | --tun <name>) --ipv4 <addr>/<len> [options] [ping options] <destination>
+
+pytcp up starts a user-space TCP/IP stack on a TAP (Ethernet) or TUN (IP) device. It
+answers ARP and ping until SIGINT or SIGTERM, then releases the device and exits 0.
+pytcp ping starts the same stack and pings <destination> from it, as ping(8) does.
+
+Options:
+${STACK_USAGE}
   -h, --help             print this help
 
-Exit codes: 0 after SIGINT/SIGTERM, 1 when the device fails, 2 on a bad option.`;
+Ping options:
+  -c, --count <n>        stop after <n> echo requests (default 5)
+  -i, --interval <s>     seconds between requests (default 1, at least 0.01)
+  -s, --size <n>         data bytes per request (default 56)
+  -W, --timeout <s>      seconds to wait for the last reply (default 2)
+
+Exit codes: up: 0 after SIGINT/SIGTERM, 1 when the device fails, 2 on a bad option;
+ping: 0 when a reply came back, 1 when none did or the device failed, 2 on a bad option.`;
+
+const STACK_OPTIONS = {
+  tap: { type: 'string' },
+  tun: { type: 'string' },
+  mac: { type: 'string' },
+  ipv4: { type: 'string', multiple: true },
+  gateway: { type: 'string' },
+  mtu: { type: 'string' },
+  log: { type: 'boolean' },
+} as const;
 
 /** A bad command line: reported in one line, exit code 2. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
-function parseUp(argv: string[]): HostSettings {
-  let parsed;
+type StackValues = { tap?: string; tun?: string; mac?: string; ipv4?: string[]; gateway?: string; mtu?: string; log?: boolean };
+
+function parseCommand(argv: string[], extra: typeof PING_OPTIONS | Record<string, never>, positionals: boolean) {
   try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        tap: { type: 'string' },
-        tun: { type: 'string' },
-        mac: { type: 'string' },
-        ipv4: { type: 'string', multiple: true },
-        gateway: { type: 'string' },
-        mtu: { type: 'string' },
-        log: { type: 'boolean' },
-      },
-    });
+    return parseArgs({ args: argv, strict: true, allowPositionals: positionals, options: { ...STACK_OPTIONS, ...extra } });
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0]);
   }
-  const v = parsed.values;
+}
+
+/** The stack's settings from the options `up` and `ping` share. */
+function stackSettings(v: StackValues, keepAlive: boolean): HostSettings {
   if ((v.tap === undefined) === (v.tun === undefined)) throw new UsageError('give exactly one of --tap <name> or --tun <name>');
   const kind = v.tap !== undefined ? 'tap' : 'tun';
   const name = parseDeviceName(`--${kind}`, (v.tap ?? v.tun)!);
@@ -54,35 +67,44 @@ function parseUp(argv: string[]): HostSettings {
   if (ipv4.length === 0) throw new UsageError('give at least one --ipv4 <addr>/<len>');
   const gateway = v.gateway === undefined ? undefined : parseGateway('--gateway', v.gateway, ipv4);
   const mtu = v.mtu === undefined ? undefined : parseMtu('--mtu', v.mtu);
-  return { device: { kind, name }, mac, ipv4, gateway, mtu, log: v.log ?? false, keepAlive: true };
+  return { device: { kind, name }, mac, ipv4, gateway, mtu, log: v.log ?? false, keepAlive };
 }
 
+const out = (line: string) => process.stdout.write(`pytcp: ${line}\n`);
+const fail = (line: string) => process.stderr.write(`pytcp: ${line}\n`);
+
 /** Runs the CLI; resolves to the exit code once the stack has stopped. */
-export function main(argv: string[]): Promise<number> {
-  const out = (line: string) => process.stdout.write(`pytcp: ${line}\n`);
-  const fail = (line: string) => process.stderr.write(`pytcp: ${line}\n`);
+export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || argv[0] === 'help') {
     process.stdout.write(USAGE + '\n');
-    return Promise.resolve(argv.length === 0 ? 2 : 0);
+    return argv.length === 0 ? 2 : 0;
   }
-  if (argv[0] !== 'up') {
-    fail(`unknown command ${JSON.stringify(argv[0])} (try: pytcp up --help)`);
-    return Promise.resolve(2);
+  const command = argv[0];
+  if (command !== 'up' && command !== 'ping') {
+    fail(`unknown command ${JSON.stringify(command)} (try: pytcp --help)`);
+    return 2;
   }
   let settings: HostSettings;
+  let ping: ReturnType<typeof parsePingArgs> | undefined;
   try {
-    settings = parseUp(argv.slice(1));
+    if (command === 'up') {
+      settings = stackSettings(parseCommand(argv.slice(1), {}, false).values, true);
+    } else {
+      const parsed = parseCommand(argv.slice(1), PING_OPTIONS, true);
+      settings = stackSettings(parsed.values, true);
+      ping = parsePingArgs(parsed.values as Record<string, string | undefined>, parsed.positionals);
+    }
   } catch (err) {
-    if (!(err instanceof UsageError || err instanceof SettingError)) throw err;
+    if (!(err instanceof UsageError || err instanceof SettingError || err instanceof PingUsageError)) throw err;
     fail(err.message);
-    return Promise.resolve(2);
+    return 2;
   }
-  let running;
+  let running: RunningStack;
   try {
     running = launchStack(settings);
   } catch (err) {
     fail((err as Error).message);
-    return Promise.resolve(1);
+    return 1;
   }
   const { stack, driver } = running;
   const iface = stack.interfaces[0];
@@ -90,21 +112,23 @@ export function main(argv: string[]): Promise<number> {
   driver.on('address-ready', (e) => out(`ipv4 ${e.address} ready`));
   driver.on('address-conflict', (e) => out(`ipv4 ${e.address} conflict with ${e.holder}, not used`));
   return new Promise((resolve) => {
-    const finish = (code: number) => {
+    let done = false;
+    const finish = (code: number, last?: string) => {
+      if (done) return;
+      done = true;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       running.stop();
+      if (last) out(last);
       resolve(code);
     };
-    const onSignal = () => {
-      finish(0);
-      out('down');
-    };
+    const onSignal = () => finish(0, 'down');
     driver.on('error', (err) => {
       fail(`${iface.name} failed: ${err.message}`);
       finish(1);
     });
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (ping) runPing(running, ping, (line) => process.stdout.write(line + '\n')).then((code) => finish(code));
   });
 }

@@ -61,6 +61,21 @@ export class StackDriver extends EventEmitter<DriverEvents> {
     this.stack.close();
   }
 
+  /**
+   * Runs `action` on the stack at the current time (outside `poll`: it may queue
+   * packets or change configuration), then polls soon so what it queued goes out.
+   */
+  perform<T>(action: (now: number) => T): T {
+    const result = action(this.clock.now());
+    this.wake();
+    return result;
+  }
+
+  /** The driver's clock reading, for measurements made beside the stack (ping RTTs). */
+  now(): number {
+    return this.clock.now();
+  }
+
   /** Polls soon, once, however many devices became readable meanwhile. */
   wake(): void {
     if (!this.running || this.immediate) return;

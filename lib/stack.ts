@@ -8,6 +8,7 @@ import { Icmpv4, type Icmpv4Options } from './iface/icmpv4';
 import { NetInterface, type InterfaceHooks } from './iface/interface';
 import { LoopbackDevice } from './phy/loopback';
 import { Ipv4Layer } from './iface/ipv4';
+import type { ReassemblyConfig } from './iface/ipv4-reassembly';
 import type { NeighborConfig } from './iface/neighbor-cache';
 
 export type { StackEvent } from './iface/context';
@@ -31,6 +32,8 @@ export interface StackOptions {
   /** A loopback interface 'lo' with 127.0.0.1/8, through which the stack reaches its own addresses (default on). */
   loopback?: boolean;
   icmpv4?: Partial<Icmpv4Options>;
+  /** Limits on IPv4 reassembly (time, memory); defaults are Linux's. */
+  reassembly?: Partial<ReassemblyConfig>;
 }
 
 /**
@@ -51,7 +54,7 @@ export class Stack {
     const ctx: StackContext = { stats: this.stats, random, notify: (e) => this.events.push(e) };
     const interfaces: NetInterface[] = [];
     this.interfaces = interfaces;
-    this.ipv4 = new Ipv4Layer(interfaces, ctx);
+    this.ipv4 = new Ipv4Layer(interfaces, ctx, opts.reassembly);
     this.icmpv4 = new Icmpv4(this.ipv4, ctx, opts.icmpv4);
     const hooks: InterfaceHooks = {
       ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
@@ -95,11 +98,12 @@ export class Stack {
       for (let frame = device.receive(); frame !== undefined; frame = device.receive()) iface.receive(frame, now);
     }
     for (const iface of this.interfaces) iface.poll(now);
+    this.ipv4.poll(now);
     for (const iface of this.interfaces) iface.device.flush();
   }
 
   pollAt(): number | undefined {
-    let next: number | undefined;
+    let next = this.ipv4.pollAt();
     for (const iface of this.interfaces) {
       const at = iface.pollAt();
       if (at !== undefined && (next === undefined || at < next)) next = at;

@@ -5,6 +5,7 @@ import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
 import type { NetInterface } from './interface';
 import type { Ipv4Arrival, Ipv4ErrorReport, Ipv4Layer } from './ipv4';
+import type { ExpiredDatagram } from './ipv4-reassembly';
 import { TokenBucket } from './token-bucket';
 
 /** RFC 792 destination unreachable codes a host uses. */
@@ -53,6 +54,22 @@ export class Icmpv4 {
     });
     // RFC 1122 §3.2.2.1: a host SHOULD say protocol unreachable.
     ipv4.onUnknownProtocol = (ip, arrival, now) => this.sendError(Icmpv4Type.DestUnreachable, UnreachableCode.Protocol, ip, arrival, now);
+    ipv4.onReassemblyTimeout = (expired, now) => this.reassemblyTimedOut(expired, now);
+  }
+
+  /**
+   * RFC 792 / RFC 1122 §3.3.2: Time Exceeded (code 1) when a datagram's fragments did not
+   * all arrive in time, and only if fragment 0 did (it is what the error quotes).
+   */
+  private reassemblyTimedOut(expired: ExpiredDatagram, now: number): void {
+    if (!expired.firstFragment) return;
+    const pkt = Ipv4Packet.quoted(expired.firstFragment);
+    if (isDrop(pkt)) return;
+    const about = Ipv4Repr.parse(pkt, { verifyChecksum: false });
+    if (isDrop(about)) return;
+    const path = this.ipv4.route(about.src);
+    if (isDrop(path)) return this.ctx.stats.icmpv4.drop(`no-error-${path}`);
+    this.sendError(Icmpv4Type.TimeExceeded, 1, about, { iface: path.iface, packet: expired.firstFragment, linkBroadcast: false }, now);
   }
 
   /** Sends an echo request; the reply arrives as an 'echo-reply' event. */

@@ -4,6 +4,8 @@ import { isDrop } from '../wire/drop';
 import { Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
 import type { Ipv4Binding, NetInterface } from './interface';
+import { fragmentIpv4 } from './ipv4-fragment';
+import { Ipv4Reassembler, type ExpiredDatagram, type ReassemblyConfig } from './ipv4-reassembly';
 import { Ipv4RoutingTable } from './routes';
 
 /** What the IP layer knows about how a packet arrived. */
@@ -62,12 +64,29 @@ export class Ipv4Layer {
   readonly routes = new Ipv4RoutingTable();
   private readonly protocols = new Map<number, Ipv4Protocol>();
   private ident: number;
+  private readonly reassembler: Ipv4Reassembler;
   /** Set by the stack: what to do with a packet for an unknown protocol. */
   onUnknownProtocol: ((ip: Ipv4Repr, arrival: Ipv4Arrival, now: number) => void) | undefined;
+  /** Set by the stack: a datagram whose fragments did not all arrive in time (RFC 792 Time Exceeded, code 1). */
+  onReassemblyTimeout: ((expired: ExpiredDatagram, now: number) => void) | undefined;
 
-  constructor(private readonly interfaces: readonly NetInterface[], private readonly ctx: StackContext) {
+  constructor(private readonly interfaces: readonly NetInterface[], private readonly ctx: StackContext, reassembly?: Partial<ReassemblyConfig>) {
     // RFC 6864 allows any identification for atomic datagrams; start somewhere unguessable.
     this.ident = ctx.random.u32() & 0xffff;
+    this.reassembler = new Ipv4Reassembler(ctx.stats.ipv4, reassembly);
+  }
+
+  poll(now: number): void {
+    for (const expired of this.reassembler.poll(now)) this.onReassemblyTimeout?.(expired, now);
+  }
+
+  pollAt(): number | undefined {
+    return this.reassembler.pollAt();
+  }
+
+  /** Bytes held by incomplete datagrams (bounded by the reassembly cap). */
+  get reassemblyBytes(): number {
+    return this.reassembler.bytesHeld;
   }
 
   register(protocol: number, handler: Ipv4Protocol): void {
@@ -100,16 +119,24 @@ export class Ipv4Layer {
     if (!iface.isLoopback && (ip.src.isLoopback || ip.dst.isLoopback)) return stats.drop('martian-loopback');
     const accepted = iface.isLoopback ? ip.dst.isLoopback || this.isLocal(ip.dst) : iface.acceptsIpv4(ip.dst);
     if (!accepted) return stats.drop('not-for-us');
-    if (ip.moreFragments || ip.fragmentOffset !== 0) return stats.drop('fragment');
-    stats.rx++;
-    const arrival: Ipv4Arrival = { iface, packet: pkt.buffer.subarray(0, pkt.totalLength), linkBroadcast };
+    const packet = pkt.buffer.subarray(0, pkt.totalLength);
+    if (ip.moreFragments || ip.fragmentOffset !== 0) {
+      const whole = this.reassembler.add(ip, packet, pkt.payload, now);
+      if (whole) this.deliver(whole.ip, whole.payload, { iface, packet: quoteOf(whole.ip, whole.payload), linkBroadcast }, now);
+      return;
+    }
+    this.deliver(ip, pkt.payload, { iface, packet, linkBroadcast }, now);
+  }
+
+  private deliver(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void {
+    this.ctx.stats.ipv4.rx++;
     const handler = this.protocols.get(ip.protocol);
     if (!handler) {
-      stats.drop('unknown-protocol');
+      this.ctx.stats.ipv4.drop('unknown-protocol');
       this.onUnknownProtocol?.(ip, arrival, now);
       return;
     }
-    handler.receive(ip, pkt.payload, arrival, now);
+    handler.receive(ip, payload, arrival, now);
   }
 
   /** Hands an error about one of our datagrams to the protocol that sent it. */
@@ -161,16 +188,24 @@ export class Ipv4Layer {
       ident: this.nextIdent(),
     });
     const headerLen = ip.bufferLen();
-    if (headerLen + req.payloadLen > path.iface.mtu) {
+    const offset = path.iface.linkHeaderLen;
+    stats.tx++;
+    if (headerLen + req.payloadLen <= path.iface.mtu) {
+      const frame = new Uint8Array(offset + headerLen + req.payloadLen);
+      ip.emit(frame, offset);
+      req.writePayload(frame, offset + headerLen);
+      path.iface.transmitIpv4(frame, path.nextHop, now);
+      return undefined;
+    }
+    // RFC 791 §2.3: a datagram marked don't-fragment that does not fit is not sent (the socket hears EMSGSIZE).
+    if (ip.dontFragment) {
+      stats.tx--;
       stats.drop('too-big');
       return 'too-big';
     }
-    const offset = path.iface.linkHeaderLen;
-    const frame = new Uint8Array(offset + headerLen + req.payloadLen);
-    ip.emit(frame, offset);
-    req.writePayload(frame, offset + headerLen);
-    stats.tx++;
-    path.iface.transmitIpv4(frame, path.nextHop, now);
+    const payload = new Uint8Array(req.payloadLen);
+    req.writePayload(payload, 0);
+    for (const frame of fragmentIpv4(ip, payload, path.iface.mtu, offset)) path.iface.transmitIpv4(frame, path.nextHop, now);
     return undefined;
   }
 
@@ -186,4 +221,16 @@ export class Ipv4Layer {
     this.ident = (this.ident + 1) & 0xffff;
     return this.ident;
   }
+}
+
+/** RFC 1812 §4.3.2.3: an ICMP error quotes at most 576 - 20 - 8 bytes of a datagram. */
+const MAX_QUOTE = 548;
+
+/** The first bytes of a reassembled datagram (header and payload), enough to quote in an error. */
+function quoteOf(ip: Ipv4Repr, payload: Uint8Array): Uint8Array {
+  const headerLen = ip.bufferLen();
+  const quote = new Uint8Array(Math.min(MAX_QUOTE, headerLen + payload.length));
+  ip.emit(quote, 0);
+  quote.set(payload.subarray(0, quote.length - headerLen), headerLen);
+  return quote;
 }

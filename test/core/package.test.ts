@@ -30,11 +30,11 @@ describe('the built package', () => {
 
   it('exposes the CLI, whose --help documents every option', () => {
     const out = node(['bin/pytcp.js', '--help']);
-    for (const opt of ['--tap', '--tun', '--mac', '--ipv4', '--gateway', '--mtu', '--log']) expect(out).toContain(opt);
+    for (const opt of ['--tap', '--tun', '--mac', '--ipv4', '--gateway', '--mtu', '--log', '--count', '--interval', '--size', '--timeout']) expect(out).toContain(opt);
   });
 
   it('ends a bad command line with one line on stderr and exit code 2', () => {
-    for (const args of [['up', '--tap', 'x', '--ipv4', '10.0.0.300/24'], ['up', '--tap', 'x', '--ipv4', '10.0.0.2/24', '--mtu', 'abc'], ['up', '--frob'], ['up', '--ipv4', '10.0.0.2/24']]) {
+    for (const args of [['up', '--tap', 'x', '--ipv4', '10.0.0.300/24'], ['up', '--tap', 'x', '--ipv4', '10.0.0.2/24', '--mtu', 'abc'], ['up', '--frob'], ['up', '--ipv4', '10.0.0.2/24'], ['ping', '--tap', 'x', '--ipv4', '10.0.0.2/24'], ['ping', '--tap', 'x', '--ipv4', '10.0.0.2/24', '-c', '0', '10.0.0.1'], ['ping', '--tap', 'x', '--ipv4', '10.0.0.2/24', 'example.com'], ['frob']]) {
       let status = 0;
       let stderr = '';
       try {

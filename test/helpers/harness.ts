@@ -5,7 +5,7 @@
 import { ManualClock } from '../../lib/clock';
 import { createPipe, type PipeEnd } from '../../lib/phy/pipe';
 import { SeededRandom } from '../../lib/random';
-import { createStack, type InterfaceOptions, type Stack, type StackEvent } from '../../lib/stack';
+import { createStack, type InterfaceOptions, type Stack, type StackEvent, type StackOptions } from '../../lib/stack';
 import { mac } from './frames';
 
 export const STACK_MAC = mac('02:00:00:00:00:02');
@@ -25,11 +25,15 @@ export interface Harness {
   advance(ms: number): void;
 }
 
-export function harness(opts: Partial<InterfaceOptions> & { seed?: number } = {}): Harness {
+/** Interface options, plus the seed and the stack-wide options. */
+export type HarnessOptions = Partial<InterfaceOptions> & { seed?: number; stack?: Omit<Partial<StackOptions>, 'interfaces' | 'random'> };
+
+export function harness(opts: HarnessOptions = {}): Harness {
   const clock = new ManualClock(1_000);
   const [stackEnd, wire] = createPipe();
-  const { seed, ...iface } = opts;
+  const { seed, stack: stackOptions, ...iface } = opts;
   const stack = createStack({
+    ...stackOptions,
     interfaces: [{ device: stackEnd, mac: STACK_MAC, ipv4: ['10.0.0.2/24'], ...iface }],
     random: new SeededRandom(seed ?? 1),
   });
@@ -71,7 +75,7 @@ export function harness(opts: Partial<InterfaceOptions> & { seed?: number } = {}
 }
 
 /** A harness whose addresses are usable at once (conflict detection off). */
-export function readyHarness(opts: Partial<InterfaceOptions> & { seed?: number } = {}): Harness {
+export function readyHarness(opts: HarnessOptions = {}): Harness {
   const h = harness({ acd: { enabled: false }, ...opts });
   h.sent();
   return h;
