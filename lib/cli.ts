@@ -9,11 +9,13 @@ const STACK_USAGE = `  --tap <name>           attach to (or create) the TAP devi
                          administered; it must differ from the TAP's own kernel MAC)
   --ipv4 <addr>/<len>    an IPv4 address with its prefix length; repeat for more.
                          Each is probed for conflicts first (RFC 5227)
+  --dhcp                 get an address by DHCP (RFC 2131), beside any --ipv4; the
+                         lease is probed for conflicts before use and released on exit
   --gateway <addr>       the default gateway (on a configured subnet)
   --mtu <n>              the IP MTU (68-65535) to set on the device
   --log                  one line per packet on stderr (also: NODE_DEBUG=pytcp)`;
 
-const USAGE = `Usage: pytcp up (--tap <name> | --tun <name>) --ipv4 <addr>/<len> [options]
+const USAGE = `Usage: pytcp up (--tap <name> | --tun <name>) (--ipv4 <addr>/<len> ... | --dhcp) [options]
        pytcp ping (--tap <name> | --tun <name>) --ipv4 <addr>/<len> [options] [ping options] <destination>
 
 pytcp up starts a user-space TCP/IP stack on a TAP (Ethernet) or TUN (IP) device. It
@@ -38,6 +40,7 @@ const STACK_OPTIONS = {
   tun: { type: 'string' },
   mac: { type: 'string' },
   ipv4: { type: 'string', multiple: true },
+  dhcp: { type: 'boolean' },
   gateway: { type: 'string' },
   mtu: { type: 'string' },
   log: { type: 'boolean' },
@@ -46,7 +49,7 @@ const STACK_OPTIONS = {
 /** A bad command line: reported in one line, exit code 2. */
 export class UsageError extends Error {}
 
-type StackValues = { tap?: string; tun?: string; mac?: string; ipv4?: string[]; gateway?: string; mtu?: string; log?: boolean };
+type StackValues = { tap?: string; tun?: string; mac?: string; ipv4?: string[]; dhcp?: boolean; gateway?: string; mtu?: string; log?: boolean };
 
 function parseCommand(argv: string[], extra: typeof PING_OPTIONS | Record<string, never>, positionals: boolean) {
   try {
@@ -64,10 +67,11 @@ function stackSettings(v: StackValues, keepAlive: boolean): HostSettings {
   if (v.mac !== undefined && kind === 'tun') throw new UsageError('--mac applies to a TAP only');
   const mac = v.mac === undefined ? undefined : parseMac('--mac', v.mac);
   const ipv4 = (v.ipv4 ?? []).map((text) => parseHostCidr('--ipv4', text));
-  if (ipv4.length === 0) throw new UsageError('give at least one --ipv4 <addr>/<len>');
-  const gateway = v.gateway === undefined ? undefined : parseGateway('--gateway', v.gateway, ipv4);
+  if (v.dhcp && kind === 'tun') throw new UsageError('--dhcp needs a TAP (DHCP runs over Ethernet)');
+  if (ipv4.length === 0 && !v.dhcp) throw new UsageError('give at least one --ipv4 <addr>/<len>, or --dhcp');
+  const gateway = v.gateway === undefined ? undefined : parseGateway('--gateway', v.gateway, v.dhcp ? undefined : ipv4);
   const mtu = v.mtu === undefined ? undefined : parseMtu('--mtu', v.mtu);
-  return { device: { kind, name }, mac, ipv4, gateway, mtu, log: v.log ?? false, keepAlive };
+  return { device: { kind, name }, mac, ipv4, dhcp: v.dhcp ?? false, gateway, mtu, log: v.log ?? false, keepAlive };
 }
 
 const out = (line: string) => process.stdout.write(`pytcp: ${line}\n`);
@@ -111,6 +115,11 @@ export async function main(argv: string[]): Promise<number> {
   out(`${iface.name} up, ${iface.arp ? `mac ${iface.mac}, ` : ''}mtu ${iface.mtu}`);
   driver.on('address-ready', (e) => out(`ipv4 ${e.address} ready`));
   driver.on('address-conflict', (e) => out(`ipv4 ${e.address} conflict with ${e.holder}, not used`));
+  driver.on('dhcp-bound', ({ lease: l, renewed }) => {
+    const extras = [l.routers.length ? `router ${l.routers.join(',')}` : '', l.dnsServers.length ? `dns ${l.dnsServers.join(',')}` : '', l.mtu ? `mtu ${l.mtu}` : '', `lease ${l.leaseTimeS} s`];
+    out(`dhcp ${renewed ? 'renewed' : 'lease'} ${l.address}/${l.prefixLen} from ${l.serverId}, ${extras.filter(Boolean).join(', ')}`);
+  });
+  driver.on('dhcp-unbound', (e) => out(`dhcp lease ${e.address} ended (${e.reason})`));
   return new Promise((resolve) => {
     let done = false;
     const finish = (code: number, last?: string) => {

@@ -8,6 +8,8 @@ export interface DriverEvents {
   'address-ready': (e: EventOf<'address-ready'>) => void;
   'address-conflict': (e: EventOf<'address-conflict'>) => void;
   'neighbor-unreachable': (e: EventOf<'neighbor-unreachable'>) => void;
+  'dhcp-bound': (e: EventOf<'dhcp-bound'>) => void;
+  'dhcp-unbound': (e: EventOf<'dhcp-unbound'>) => void;
   'echo-reply': (e: EventOf<'echo-reply'>) => void;
   'echo-error': (e: EventOf<'echo-error'>) => void;
   /** A device failed (deleted under the stack): the driver has stopped. */
@@ -50,9 +52,16 @@ export class StackDriver extends EventEmitter<DriverEvents> {
     return this;
   }
 
-  /** Detaches from the devices and closes them; idempotent. */
+  /**
+   * Says goodbye (releases DHCP leases), sends what that queued, then detaches from the
+   * devices and closes them; idempotent.
+   */
   stop(): void {
     if (!this.running) return;
+    const now = this.clock.now();
+    this.stack.shutdown(now);
+    this.stack.poll(now);
+    for (const e of this.stack.takeEvents()) this.emit(e.type, e as never);
     this.running = false;
     if (this.immediate) clearImmediate(this.immediate);
     if (this.timer) clearTimeout(this.timer);

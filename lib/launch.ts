@@ -12,6 +12,8 @@ export interface HostSettings {
   device: { kind: 'tap' | 'tun'; name: string; netns?: string };
   mac?: MacAddress;
   ipv4: Ipv4Cidr[];
+  /** Also get an address by DHCP (RFC 2131). */
+  dhcp?: boolean;
   gateway?: Ipv4Address;
   mtu?: number;
   /** One line per packet on stderr (also on with NODE_DEBUG=pytcp). */
@@ -41,7 +43,7 @@ export function launchStack(settings: HostSettings, writeLog: (line: string) => 
   const device: Device = settings.log || packetLogRequested() ? new TracerDevice(raw, writeLog, clock) : raw;
   try {
     const stack = createStack({
-      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu }],
+      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu, dhcp: settings.dhcp }],
     });
     const driver = new StackDriver(stack, { clock, keepAlive: settings.keepAlive }).start();
     return { stack, driver, device, stop: () => driver.stop() };

@@ -35,10 +35,11 @@ export function parseHostCidr(setting: string, text: string): Ipv4Cidr {
   return cidr;
 }
 
-export function parseGateway(setting: string, text: string, subnets: readonly Ipv4Cidr[]): Ipv4Address {
+/** `subnets` undefined: the subnet comes later (DHCP), so the gateway cannot be checked yet. */
+export function parseGateway(setting: string, text: string, subnets: readonly Ipv4Cidr[] | undefined): Ipv4Address {
   const gateway = Ipv4Address.tryParse(text);
   if (!gateway) throw new SettingError(setting, `invalid IPv4 address ${JSON.stringify(text)}`);
-  if (!subnets.some((c) => c.contains(gateway))) throw new SettingError(setting, `${gateway} is not on a configured subnet`);
+  if (subnets && !subnets.some((c) => c.contains(gateway))) throw new SettingError(setting, `${gateway} is not on a configured subnet`);
   return gateway;
 }
 

@@ -4,7 +4,10 @@ import type { Device } from './phy/device';
 import { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
 import type { AcdConfig } from './iface/acd';
 import type { StackContext, StackEvent } from './iface/context';
+import { Dhcp4Service } from './iface/dhcp4';
+import type { Dhcp4ClientConfig } from './iface/dhcp4-client';
 import { Icmpv4, type Icmpv4Options } from './iface/icmpv4';
+import { Udp } from './socket/udp';
 import { NetInterface, type InterfaceHooks } from './iface/interface';
 import { LoopbackDevice } from './phy/loopback';
 import { Ipv4Layer } from './iface/ipv4';
@@ -23,6 +26,8 @@ export interface InterfaceOptions {
   mtu?: number;
   acd?: Partial<AcdConfig>;
   arp?: Partial<NeighborConfig>;
+  /** Get an address by DHCP (RFC 2131) beside any static ones; `true` or client settings. */
+  dhcp?: boolean | Partial<Dhcp4ClientConfig>;
 }
 
 export interface StackOptions {
@@ -47,6 +52,9 @@ export class Stack {
   readonly interfaces: readonly NetInterface[];
   readonly ipv4: Ipv4Layer;
   readonly icmpv4: Icmpv4;
+  readonly udp: Udp;
+  /** The DHCP clients, by interface name. */
+  readonly dhcp4 = new Map<string, Dhcp4Service>();
   private events: StackEvent[] = [];
 
   constructor(opts: StackOptions) {
@@ -56,6 +64,7 @@ export class Stack {
     this.interfaces = interfaces;
     this.ipv4 = new Ipv4Layer(interfaces, ctx, opts.reassembly);
     this.icmpv4 = new Icmpv4(this.ipv4, ctx, opts.icmpv4);
+    this.udp = new Udp(this.ipv4, this.icmpv4, ctx);
     const hooks: InterfaceHooks = {
       ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
       neighborFailed: (iface, frames, now) => this.icmpv4.neighborFailed(iface, frames, now),
@@ -79,6 +88,10 @@ export class Stack {
       interfaces.push(iface);
       // The default route through the gateway; used while the gateway is on a connected prefix.
       if (iface.gateway) this.ipv4.routes.add({ destination: '0.0.0.0/0', iface, gateway: iface.gateway, origin: 'static' });
+      if (o.dhcp) {
+        if (!iface.arp) throw new TypeError(`DHCP needs an Ethernet interface; ${iface.name} is not`);
+        this.dhcp4.set(iface.name, new Dhcp4Service(iface, this.ipv4, this.udp, ctx, o.dhcp === true ? undefined : o.dhcp));
+      }
     }
     if (opts.loopback ?? true) {
       interfaces.push(new NetInterface(new LoopbackDevice(), { ipv4: [Ipv4Cidr.parse('127.0.0.1/8')] }, ctx, hooks, true));
@@ -99,11 +112,16 @@ export class Stack {
     }
     for (const iface of this.interfaces) iface.poll(now);
     this.ipv4.poll(now);
+    for (const dhcp of this.dhcp4.values()) dhcp.poll(now);
     for (const iface of this.interfaces) iface.device.flush();
   }
 
   pollAt(): number | undefined {
     let next = this.ipv4.pollAt();
+    for (const dhcp of this.dhcp4.values()) {
+      const at = dhcp.pollAt();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
     for (const iface of this.interfaces) {
       const at = iface.pollAt();
       if (at !== undefined && (next === undefined || at < next)) next = at;
@@ -118,6 +136,11 @@ export class Stack {
     const taken = this.events;
     this.events = [];
     return taken;
+  }
+
+  /** A clean goodbye before the devices close: DHCP leases are released (RFC 2131 §4.4.6). */
+  shutdown(now: number): void {
+    for (const dhcp of this.dhcp4.values()) dhcp.release(now);
   }
 
   close(): void {

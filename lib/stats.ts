@@ -23,4 +23,6 @@ export class StackStats {
   readonly arp = new ProtocolCounters();
   readonly ipv4 = new ProtocolCounters();
   readonly icmpv4 = new ProtocolCounters();
+  readonly udp = new ProtocolCounters();
+  readonly dhcp4 = new ProtocolCounters();
 }

@@ -5,7 +5,7 @@
  * names are fixed (scripts outside the repo rely on them):
  *   PYTCP_TAP or PYTCP_TUN   the device name
  *   PYTCP_MAC                the stack's MAC on a TAP
- *   PYTCP_IPV4               comma-separated addr/len list
+ *   PYTCP_IPV4               comma-separated addr/len list, or `dhcp` (may be mixed: `dhcp,10.0.0.2/24`)
  *   PYTCP_GATEWAY            the default gateway
  *   PYTCP_MTU                the IP MTU
  *   PYTCP_LOG                1 for the packet log on stderr
@@ -25,14 +25,16 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HostSettings {
   if (env.PYTCP_MAC && kind === 'tun') throw new SettingError('PYTCP_MAC', 'applies to a TAP only');
   const mac = env.PYTCP_MAC ? parseMac('PYTCP_MAC', env.PYTCP_MAC) : undefined;
   const list = (env.PYTCP_IPV4 ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (list.length === 0) throw new SettingError('PYTCP_IPV4', 'set it to a comma-separated list of addr/len, e.g. 10.0.0.2/24');
-  const ipv4 = list.map((text) => parseHostCidr('PYTCP_IPV4', text));
-  const gateway = env.PYTCP_GATEWAY ? parseGateway('PYTCP_GATEWAY', env.PYTCP_GATEWAY, ipv4) : undefined;
+  if (list.length === 0) throw new SettingError('PYTCP_IPV4', 'set it to a comma-separated list of addr/len (e.g. 10.0.0.2/24), or dhcp');
+  const dhcp = list.includes('dhcp');
+  if (dhcp && kind === 'tun') throw new SettingError('PYTCP_IPV4', 'dhcp needs a TAP (DHCP runs over Ethernet)');
+  const ipv4 = list.filter((text) => text !== 'dhcp').map((text) => parseHostCidr('PYTCP_IPV4', text));
+  const gateway = env.PYTCP_GATEWAY ? parseGateway('PYTCP_GATEWAY', env.PYTCP_GATEWAY, dhcp ? undefined : ipv4) : undefined;
   const mtu = env.PYTCP_MTU ? parseMtu('PYTCP_MTU', env.PYTCP_MTU) : undefined;
   if (env.PYTCP_LOG !== undefined && env.PYTCP_LOG !== '' && env.PYTCP_LOG !== '0' && env.PYTCP_LOG !== '1') {
     throw new SettingError('PYTCP_LOG', `expected 1 or 0, got ${JSON.stringify(env.PYTCP_LOG)}`);
   }
-  return { device: { kind, name }, mac, ipv4, gateway, mtu, log: env.PYTCP_LOG === '1', keepAlive: false };
+  return { device: { kind, name }, mac, ipv4, dhcp, gateway, mtu, log: env.PYTCP_LOG === '1', keepAlive: false };
 }
 
 function register(): RunningStack {

@@ -47,9 +47,9 @@ export const DEFAULT_ACD_CONFIG: AcdConfig = {
 export interface AcdSink {
   sendProbe(address: Ipv4Address): void;
   sendAnnouncement(address: Ipv4Address): void;
-  ready(address: Ipv4Address): void;
+  ready(address: Ipv4Address, now: number): void;
   /** `wasInUse`: the address had been claimed and used (a defence was lost), not just probed. */
-  conflict(address: Ipv4Address, holder: MacAddress, wasInUse: boolean): void;
+  conflict(address: Ipv4Address, holder: MacAddress, wasInUse: boolean, now: number): void;
 }
 
 export class AddressClaim {
@@ -85,7 +85,7 @@ export class AddressClaim {
       this.started = true;
       if (!this.config.enabled) {
         this.current = 'bound';
-        this.sink.ready(this.address);
+        this.sink.ready(this.address, now);
         return;
       }
       // §2.1.1: wait a random time in [0, PROBE_WAIT) before the first probe.
@@ -106,7 +106,7 @@ export class AddressClaim {
       // §2.3: no conflict by ANNOUNCE_WAIT after the last probe: the address is ours.
       this.current = 'announcing';
       this.sent = 0;
-      this.sink.ready(this.address);
+      this.sink.ready(this.address, now);
     }
     if (this.current === 'announcing') {
       this.sink.sendAnnouncement(this.address);
@@ -127,23 +127,23 @@ export class AddressClaim {
     if (this.current === 'probing') {
       // §2.1.1: any ARP from the address, or another host's probe for it, is a conflict.
       const probesForIt = arp.senderIp.isUnspecified && arp.targetIp.equals(this.address);
-      if (claimsIt || probesForIt) this.giveUp(arp.senderMac);
+      if (claimsIt || probesForIt) this.giveUp(arp.senderMac, now);
       return;
     }
     if (!claimsIt) return;
     // §2.4 (b): defend with one announcement, unless we already did within DEFEND_INTERVAL.
     if (this.lastDefendAt !== undefined && now - this.lastDefendAt < this.config.defendIntervalMs) {
-      this.giveUp(arp.senderMac);
+      this.giveUp(arp.senderMac, now);
       return;
     }
     this.lastDefendAt = now;
     this.sink.sendAnnouncement(this.address);
   }
 
-  private giveUp(holder: MacAddress): void {
+  private giveUp(holder: MacAddress, now: number): void {
     const wasInUse = this.usable;
     this.current = 'conflict';
     this.timerAt = undefined;
-    this.sink.conflict(this.address, holder, wasInUse);
+    this.sink.conflict(this.address, holder, wasInUse, now);
   }
 }

@@ -2,12 +2,15 @@ import type { Random } from '../random';
 import type { StackStats } from '../stats';
 import type { Ipv4Address, Ipv4Cidr, MacAddress } from '../wire/address';
 import type { AddressOrigin } from './interface';
+import type { Dhcp4Lease } from './dhcp4-client';
 
 /** Notifications the core queues during `poll`; the driver delivers them after it returns. */
 export type StackEvent =
   | { type: 'address-ready'; interface: string; address: Ipv4Cidr; origin: AddressOrigin }
   | { type: 'address-conflict'; interface: string; address: Ipv4Cidr; holder: MacAddress; origin: AddressOrigin }
   | { type: 'neighbor-unreachable'; interface: string; address: Ipv4Address }
+  | { type: 'dhcp-bound'; interface: string; lease: Dhcp4Lease; renewed: boolean }
+  | { type: 'dhcp-unbound'; interface: string; address: Ipv4Cidr; reason: 'expired' | 'nak' | 'released' | 'declined' }
   | { type: 'echo-reply'; from: Ipv4Address; ident: number; seq: number; ttl: number; size: number }
   | { type: 'echo-error'; to: Ipv4Address; ident: number; seq: number; kind: string; reporter: Ipv4Address | undefined };
 

@@ -29,7 +29,7 @@ export interface Ipv4Binding {
   readonly claim: AddressClaim;
   readonly origin: AddressOrigin;
   /** Told when the address becomes usable and when it stops being usable (a DHCP lease declines a conflicting address). */
-  readonly onUsable?: (usable: boolean) => void;
+  readonly onUsable?: (usable: boolean, now: number) => void;
 }
 
 /** What an interface tells the IP layer about itself. */
@@ -52,7 +52,14 @@ const ALL_HOSTS_MAC = MacAddress.fromIpv4Multicast(Ipv4Address.parse('224.0.0.1'
 export class NetInterface implements ArpLink, AcdSink {
   readonly name: string;
   readonly mac: MacAddress;
-  readonly mtu: number;
+  private linkMtu: number;
+  /** DNS servers learned on this interface (DHCP option 6). */
+  dnsServers: Ipv4Address[] = [];
+  /**
+   * While a DHCP client has no address yet, replies to it may come unicast to the
+   * offered address (RFC 2131 §4.1, broadcast flag clear): accept UDP to port 68 then.
+   */
+  acceptsDhcpReplies = false;
   private bindingList: Ipv4Binding[] = [];
   private claimList: AddressClaim[] = [];
   private readonly acd: AcdConfig;
@@ -71,7 +78,7 @@ export class NetInterface implements ArpLink, AcdSink {
     readonly isLoopback = false,
   ) {
     this.name = device.name;
-    this.mtu = Math.min(config.mtu ?? device.mtu, device.mtu);
+    this.linkMtu = Math.min(config.mtu ?? device.mtu, device.mtu);
     const ethernet = device.medium === 'ethernet';
     this.linkHeaderLen = ethernet ? ETHERNET_HEADER_LEN : 0;
     this.mac = config.mac ?? MacAddress.UNSPECIFIED;
@@ -81,6 +88,16 @@ export class NetInterface implements ArpLink, AcdSink {
     for (const cidr of config.ipv4 ?? []) this.addIpv4(cidr, isLoopback ? 'loopback' : 'static');
     this.gateway = config.gateway;
     this.arp = ethernet ? new Arp(this, ctx, { ...DEFAULT_NEIGHBOR_CONFIG, ...config.arp }) : undefined;
+  }
+
+  /** The IP MTU in use. */
+  get mtu(): number {
+    return this.linkMtu;
+  }
+
+  /** Lowers (or restores) the IP MTU, as a DHCP lease may ask (RFC 2132 §5.1); never above the device's or below 68. */
+  setMtu(mtu: number): void {
+    this.linkMtu = Math.max(68, Math.min(mtu, this.device.mtu));
   }
 
   get bindings(): readonly Ipv4Binding[] {
@@ -95,7 +112,7 @@ export class NetInterface implements ArpLink, AcdSink {
    * Configures an address; it is probed first (RFC 5227) unless the link has no
    * neighbors, and used only once clear. Adding an address already present is refused.
    */
-  addIpv4(cidr: Ipv4Cidr, origin: AddressOrigin, onUsable?: (usable: boolean) => void): Ipv4Binding {
+  addIpv4(cidr: Ipv4Cidr, origin: AddressOrigin, onUsable?: (usable: boolean, now: number) => void): Ipv4Binding {
     if (this.bindingList.some((b) => b.cidr.address.equals(cidr.address))) throw new TypeError(`${cidr.address} is already configured on ${this.name}`);
     const binding: Ipv4Binding = { cidr, claim: new AddressClaim(cidr.address, this.acd, this.ctx.random, this), origin, onUsable };
     this.bindingList = [...this.bindingList, binding];
@@ -217,19 +234,19 @@ export class NetInterface implements ArpLink, AcdSink {
     this.arp?.sendAnnouncement(address);
   }
 
-  ready(address: Ipv4Address): void {
+  ready(address: Ipv4Address, now: number): void {
     const binding = this.bindingOf(address);
     this.hooks.addressUp(this, binding);
     if (binding.origin !== 'loopback') this.ctx.notify({ type: 'address-ready', interface: this.name, address: binding.cidr, origin: binding.origin });
-    binding.onUsable?.(true);
+    binding.onUsable?.(true, now);
   }
 
-  conflict(address: Ipv4Address, holder: MacAddress, wasInUse: boolean): void {
+  conflict(address: Ipv4Address, holder: MacAddress, wasInUse: boolean, now: number): void {
     const binding = this.bindingOf(address);
     // A conflict after the address was in use (a defence lost) takes its routes away.
     if (wasInUse) this.hooks.addressDown(this, binding);
     this.ctx.notify({ type: 'address-conflict', interface: this.name, address: binding.cidr, holder, origin: binding.origin });
-    binding.onUsable?.(false);
+    binding.onUsable?.(false, now);
   }
 
   poll(now: number): void {

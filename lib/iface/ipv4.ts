@@ -1,7 +1,8 @@
 import type { Ipv4Address } from '../wire/address';
 import type { DropReason } from '../wire/drop';
 import { isDrop } from '../wire/drop';
-import { Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
+import { DHCP4_CLIENT_PORT } from '../wire/dhcp4';
+import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
 import type { Ipv4Binding, NetInterface } from './interface';
 import { fragmentIpv4 } from './ipv4-fragment';
@@ -47,7 +48,13 @@ export interface Ipv4Send {
   ttl?: number;
   dontFragment?: boolean;
   payloadLen: number;
-  writePayload(buf: Uint8Array, offset: number): void;
+  /** Writes the payload at `offset`; `src` is the source chosen (UDP and TCP checksum it). */
+  writePayload(buf: Uint8Array, offset: number, src: Ipv4Address): void;
+  /**
+   * Leave by this interface. With it, a source of 0.0.0.0 to the limited broadcast is
+   * allowed: a host without an address yet (DHCP, RFC 1122 §3.2.1.3 (a)).
+   */
+  iface?: NetInterface;
 }
 
 export interface Ipv4Path {
@@ -117,7 +124,7 @@ export class Ipv4Layer {
     // 127/8 must never appear on a wire.
     if (ip.src.isBroadcast || ip.src.isMulticast || iface.isBroadcast(ip.src)) return stats.drop('bad-source');
     if (!iface.isLoopback && (ip.src.isLoopback || ip.dst.isLoopback)) return stats.drop('martian-loopback');
-    const accepted = iface.isLoopback ? ip.dst.isLoopback || this.isLocal(ip.dst) : iface.acceptsIpv4(ip.dst);
+    const accepted = iface.isLoopback ? ip.dst.isLoopback || this.isLocal(ip.dst) : iface.acceptsIpv4(ip.dst) || (iface.acceptsDhcpReplies && isDhcpReply(ip, pkt.payload));
     if (!accepted) return stats.drop('not-for-us');
     const packet = pkt.buffer.subarray(0, pkt.totalLength);
     if (ip.moreFragments || ip.fragmentOffset !== 0) {
@@ -170,10 +177,27 @@ export class Ipv4Layer {
     return { iface: route.iface, nextHop, src: chosen };
   }
 
+  /** The path out of a given interface: on-link, or through a route of that interface. */
+  private routeVia(iface: NetInterface, dst: Ipv4Address, src?: Ipv4Address): Ipv4Path | DropReason {
+    if (src?.isUnspecified) {
+      return dst.isBroadcast ? { iface, nextHop: dst, src } : 'bad-source';
+    }
+    if (src && !iface.usableBinding(src)) return 'bad-source';
+    if (dst.isBroadcast || dst.isMulticast || iface.isBroadcast(dst)) {
+      const chosen = src ?? iface.sourceFor(dst);
+      return chosen ? { iface, nextHop: dst, src: chosen } : 'no-route';
+    }
+    const route = this.routes.lookup(dst, (r) => r.iface === iface);
+    if (!route) return 'no-route';
+    const nextHop = route.gateway ?? dst;
+    const chosen = src ?? iface.sourceFor(nextHop);
+    return chosen ? { iface, nextHop, src: chosen } : 'no-route';
+  }
+
   /** Builds the whole frame in one allocation and sends it; a DropReason when it cannot. */
   send(req: Ipv4Send, now: number): DropReason | undefined {
     const stats = this.ctx.stats.ipv4;
-    const path = this.route(req.dst, req.src);
+    const path = req.iface ? this.routeVia(req.iface, req.dst, req.src) : this.route(req.dst, req.src);
     if (isDrop(path)) {
       stats.drop(path);
       return path;
@@ -193,7 +217,7 @@ export class Ipv4Layer {
     if (headerLen + req.payloadLen <= path.iface.mtu) {
       const frame = new Uint8Array(offset + headerLen + req.payloadLen);
       ip.emit(frame, offset);
-      req.writePayload(frame, offset + headerLen);
+      req.writePayload(frame, offset + headerLen, path.src);
       path.iface.transmitIpv4(frame, path.nextHop, now);
       return undefined;
     }
@@ -204,7 +228,7 @@ export class Ipv4Layer {
       return 'too-big';
     }
     const payload = new Uint8Array(req.payloadLen);
-    req.writePayload(payload, 0);
+    req.writePayload(payload, 0, path.src);
     for (const frame of fragmentIpv4(ip, payload, path.iface.mtu, offset)) path.iface.transmitIpv4(frame, path.nextHop, now);
     return undefined;
   }
@@ -233,4 +257,9 @@ function quoteOf(ip: Ipv4Repr, payload: Uint8Array): Uint8Array {
   ip.emit(quote, 0);
   quote.set(payload.subarray(0, quote.length - headerLen), headerLen);
   return quote;
+}
+
+/** A UDP datagram to the DHCP client port (RFC 2131 §4.1), read without trusting more than its length. */
+function isDhcpReply(ip: Ipv4Repr, payload: Uint8Array): boolean {
+  return ip.protocol === IpProtocol.Udp && payload.length >= 4 && ((payload[2] << 8) | payload[3]) === DHCP4_CLIENT_PORT;
 }

@@ -1,0 +1,95 @@
+import type { Ipv4Address } from '../wire/address';
+import { isDrop, type DropReason } from '../wire/drop';
+import { IpProtocol, type Ipv4Repr } from '../wire/ipv4';
+import { UdpPacket, UdpRepr, UDP_HEADER_LEN } from '../wire/udp';
+import type { StackContext } from '../iface/context';
+import { UnreachableCode, type Icmpv4 } from '../iface/icmpv4';
+import type { NetInterface } from '../iface/interface';
+import type { Ipv4Arrival, Ipv4Layer } from '../iface/ipv4';
+import { Icmpv4Type } from '../wire/icmpv4';
+
+export interface UdpDatagram {
+  src: Ipv4Address;
+  dst: Ipv4Address;
+  srcPort: number;
+  dstPort: number;
+  /** A view on the received frame: copy it to keep it past the call. */
+  payload: Uint8Array;
+  iface: NetInterface;
+}
+
+export type UdpListener = (datagram: UdpDatagram, now: number) => void;
+
+export interface UdpSend {
+  src?: Ipv4Address;
+  dst: Ipv4Address;
+  srcPort: number;
+  dstPort: number;
+  payload: Uint8Array;
+  /** Leave by this interface; with it, a source of 0.0.0.0 to a broadcast is allowed (RFC 1122 §3.2.1.3, DHCP). */
+  iface?: NetInterface;
+  ttl?: number;
+}
+
+/**
+ * UDP (RFC 768) over IPv4: checksums verified and computed, datagrams demultiplexed
+ * by destination port to the listeners the stack's own services and (later) sockets
+ * register, ICMP port unreachable for the rest (RFC 1122 §4.1.3.1).
+ */
+export class Udp {
+  private readonly listeners = new Map<number, { listener: UdpListener; iface?: NetInterface }[]>();
+
+  constructor(private readonly ipv4: Ipv4Layer, private readonly icmpv4: Icmpv4, private readonly ctx: StackContext) {
+    ipv4.register(IpProtocol.Udp, { receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now) });
+  }
+
+  /** Delivers datagrams to `port` (on `iface` only, when given) to `listener`; returns the undo. */
+  listen(port: number, listener: UdpListener, iface?: NetInterface): () => void {
+    const entry = { listener, iface };
+    this.listeners.set(port, [...(this.listeners.get(port) ?? []), entry]);
+    return () => {
+      const left = (this.listeners.get(port) ?? []).filter((e) => e !== entry);
+      if (left.length) this.listeners.set(port, left);
+      else this.listeners.delete(port);
+    };
+  }
+
+  send(req: UdpSend, now: number): DropReason | undefined {
+    const udp = new UdpRepr({ srcPort: req.srcPort, dstPort: req.dstPort, payloadLen: req.payload.length });
+    const dropped = this.ipv4.send(
+      {
+        src: req.src,
+        dst: req.dst,
+        iface: req.iface,
+        protocol: IpProtocol.Udp,
+        ttl: req.ttl,
+        dontFragment: false,
+        payloadLen: UDP_HEADER_LEN + req.payload.length,
+        writePayload: (buf, off, src) => {
+          buf.set(req.payload, off + UDP_HEADER_LEN);
+          udp.emit(buf, off, { src, dst: req.dst });
+        },
+      },
+      now,
+    );
+    if (dropped === undefined) this.ctx.stats.udp.tx++;
+    return dropped;
+  }
+
+  private receive(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void {
+    const stats = this.ctx.stats.udp;
+    const pkt = UdpPacket.checked(payload);
+    if (isDrop(pkt)) return stats.drop(pkt);
+    const udp = UdpRepr.parse(pkt, { src: ip.src, dst: ip.dst });
+    if (isDrop(udp)) return stats.drop(udp);
+    const entries = (this.listeners.get(udp.dstPort) ?? []).filter((e) => !e.iface || e.iface === arrival.iface);
+    if (entries.length === 0) {
+      stats.drop('port-unreachable');
+      this.icmpv4.sendError(Icmpv4Type.DestUnreachable, UnreachableCode.Port, ip, arrival, now);
+      return;
+    }
+    stats.rx++;
+    const datagram: UdpDatagram = { src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: pkt.payload, iface: arrival.iface };
+    for (const e of entries) e.listener(datagram, now);
+  }
+}
