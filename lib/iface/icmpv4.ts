@@ -55,6 +55,8 @@ export class Icmpv4 {
     // RFC 1122 §3.2.2.1: a host SHOULD say protocol unreachable.
     ipv4.onUnknownProtocol = (ip, arrival, now) => this.sendError(Icmpv4Type.DestUnreachable, UnreachableCode.Protocol, ip, arrival, now);
     ipv4.onReassemblyTimeout = (expired, now) => this.reassemblyTimedOut(expired, now);
+    // RFC 792: the pointer is in the first octet after the checksum.
+    ipv4.onParameterProblem = (about, pointer, arrival, now) => this.sendError(Icmpv4Type.ParamProblem, 0, about, arrival, now, (pointer << 24) >>> 0);
   }
 
   /**

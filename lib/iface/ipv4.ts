@@ -2,7 +2,7 @@ import type { Ipv4Address } from '../wire/address';
 import type { DropReason } from '../wire/drop';
 import { isDrop } from '../wire/drop';
 import { DHCP4_CLIENT_PORT } from '../wire/dhcp4';
-import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
+import { badOptionOffset, IpProtocol, IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
 import type { Ipv4Binding, NetInterface } from './interface';
 import { fragmentIpv4 } from './ipv4-fragment';
@@ -74,6 +74,8 @@ export class Ipv4Layer {
   private readonly reassembler: Ipv4Reassembler;
   /** Set by the stack: what to do with a packet for an unknown protocol. */
   onUnknownProtocol: ((ip: Ipv4Repr, arrival: Ipv4Arrival, now: number) => void) | undefined;
+  /** Set by the stack: a datagram for us with a malformed option at `pointer` (RFC 792 Parameter Problem). */
+  onParameterProblem: ((about: Ipv4Repr, pointer: number, arrival: Ipv4Arrival, now: number) => void) | undefined;
   /** Set by the stack: a datagram whose fragments did not all arrive in time (RFC 792 Time Exceeded, code 1). */
   onReassemblyTimeout: ((expired: ExpiredDatagram, now: number) => void) | undefined;
 
@@ -119,7 +121,11 @@ export class Ipv4Layer {
     const pkt = Ipv4Packet.checked(bytes);
     if (isDrop(pkt)) return stats.drop(pkt);
     const ip = Ipv4Repr.parse(pkt);
-    if (isDrop(ip)) return stats.drop(ip);
+    if (isDrop(ip)) {
+      stats.drop(ip);
+      if (ip === 'bad-options') this.badOptions(iface, pkt, now, linkBroadcast);
+      return;
+    }
     // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded, and
     // 127/8 must never appear on a wire.
     if (ip.src.isBroadcast || ip.src.isMulticast || iface.isBroadcast(ip.src)) return stats.drop('bad-source');
@@ -133,6 +139,17 @@ export class Ipv4Layer {
       return;
     }
     this.deliver(ip, pkt.payload, { iface, packet, linkBroadcast }, now);
+  }
+
+  /**
+   * RFC 1122 §3.2.2.5: a host SHOULD send Parameter Problem for a datagram it discards
+   * over a bad header field, pointing at the octet; only for datagrams meant for it.
+   */
+  private badOptions(iface: NetInterface, pkt: Ipv4Packet, now: number, linkBroadcast: boolean): void {
+    if (!this.onParameterProblem || !pkt.checksumIsValid() || !iface.acceptsIpv4(pkt.dst)) return;
+    const offset = badOptionOffset(pkt.options) ?? 0;
+    const about = new Ipv4Repr({ src: pkt.src, dst: pkt.dst, protocol: pkt.protocol, payloadLen: pkt.totalLength - IPV4_HEADER_LEN, fragmentOffset: pkt.fragmentOffset, ttl: pkt.ttl });
+    this.onParameterProblem(about, IPV4_HEADER_LEN + offset, { iface, packet: pkt.buffer.subarray(0, pkt.totalLength), linkBroadcast }, now);
   }
 
   private deliver(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void {

@@ -164,3 +164,29 @@ describe('ICMPv4 errors received', () => {
     ]);
   });
 });
+
+describe('Parameter Problem for a malformed option (RFC 1122 §3.2.2.5)', () => {
+  it('points at the bad option length and quotes the datagram', () => {
+    const h = readyHarness();
+    h.inject(arpFrame({ op: 'request', senderMac: PEER_MAC, senderIp: ip('10.0.0.1'), targetIp: ip('10.0.0.2') }));
+    h.sent();
+    // Header with 4 option bytes: NOP, then an option whose length (9) runs past the header.
+    const ipr = new Ipv4Repr({ src: ip('10.0.0.1'), dst: ip('10.0.0.2'), protocol: 253, payloadLen: 8, options: new Uint8Array([1, 0x07, 9, 4]) });
+    const frame = ethernetFrame(PEER_MAC, STACK_MAC, EtherType.Ipv4, ipr.bufferLen() + 8, (b, o) => ipr.emit(b, o));
+    h.inject(frame);
+    const [err] = h.sent().map(parseIcmp);
+    expect(err.icmp.type).toBe(Icmpv4Type.ParamProblem);
+    expect(err.icmp.code).toBe(0);
+    expect(err.icmp.restOfHeader >>> 24).toBe(22);
+    expect(Array.from(err.icmp.payload)).toEqual(Array.from(frame.subarray(14)));
+    expect(h.stack.stats.ipv4.dropped['bad-options']).toBe(1);
+  });
+
+  it('says nothing about a bad option in a datagram that is not for it', () => {
+    const h = readyHarness();
+    const ipr = new Ipv4Repr({ src: ip('10.0.0.1'), dst: ip('10.0.0.99'), protocol: 253, payloadLen: 8, options: new Uint8Array([0x07, 1, 0, 0]) });
+    h.inject(ethernetFrame(PEER_MAC, STACK_MAC, EtherType.Ipv4, ipr.bufferLen() + 8, (b, o) => ipr.emit(b, o)));
+    expect(h.sent()).toEqual([]);
+    expect(h.stack.stats.ipv4.dropped['bad-options']).toBe(1);
+  });
+});
