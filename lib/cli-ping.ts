@@ -86,10 +86,10 @@ export async function runPing({ stack, driver }: RunningStack, p: PingSettings, 
   const deadline = Date.now() + p.timeoutMs;
   while (sentAt.size > 0 && rtts.length + errors < transmitted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   const received = rtts.length;
-  const loss = p.count === 0 ? 0 : Math.round((100 * (p.count - received)) / p.count);
+  const loss = transmitted === 0 ? 100 : Math.round((100 * (transmitted - received)) / transmitted);
   print('');
   print(`--- ${p.destination} ping statistics ---`);
-  print(`${p.count} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss`);
+  print(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss`);
   if (received > 0) {
     const min = Math.min(...rtts);
     const max = Math.max(...rtts);

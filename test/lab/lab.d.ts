@@ -40,6 +40,20 @@ export interface KernelPeer {
   prefixLen: number;
 }
 
+/** A Linux host one router hop away: the lab's peer routes between it and the stack's subnet. */
+export interface RoutedHost {
+  ns: string;
+  ifName: string;
+  /** '10.78.<k-1>.2' */
+  ipv4: string;
+  /** 24 */
+  prefixLen: number;
+  /** The peer's address on the routed link ('10.78.<k-1>.1'), the host's default route. */
+  routerIpv4: string;
+  /** The peer's address on the stack's subnet (lab.peerIpv4): give it to the stack as `--gateway`. */
+  gatewayIpv4: string;
+}
+
 export interface Capture {
   readonly file: string;
   stop(): Promise<void>;
@@ -77,6 +91,10 @@ export interface Lab {
   spawn(ns: string, argv: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): ChildProcess;
   /** Another Linux host on the bridge (the first is the peer): 10.77.0.<k>, at most 9. */
   addKernelPeer(): Promise<KernelPeer>;
+  /** A host beyond the peer, which forwards IPv4 (its namespace only): 10.78.<k-1>.2/24, at most 9. */
+  addRoutedHost(): Promise<RoutedHost>;
+  /** `node bin/pytcp.js ...args` in switchNs to its end, bounded (default 10 s); never rejects on a non-zero exit. */
+  runCli(args: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
   /** tcpdump on peerIf in peerNs, writing `file`, started when this resolves. */
   capture(file: string): Promise<Capture>;
   /** Stops tracked processes (SIGTERM, then SIGKILL), then deletes the namespaces. Idempotent. */

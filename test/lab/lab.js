@@ -7,6 +7,10 @@
  *       ├────── veth ─────────────────── ┘
  *       └────── veth ─── addKernelPeer(): 10.77.0.<k> in namespace peer<k>
  *
+ *   addRoutedHost(): a host one router hop away, the peer being the router:
+ *     peerNs (ip_forward=1) veth 10.78.<k-1>.1/24 ─── veth 10.78.<k-1>.2/24 in namespace far<k>,
+ *                                                      default via 10.78.<k-1>.1
+ *
  * Plain CommonJS with JSDoc types (test/lab/lab.d.ts for TypeScript), so the vitest suites,
  * examples/demo.js and test/bench/run.js share one implementation without a build step.
  * It installs nothing: `prerequisiteProblems()` says what is missing and how to get it.
@@ -31,6 +35,9 @@ const PREFIX_LEN = 24;
 const PREFIX_LEN_V6 = 64;
 /** Kernel peers take .1 to .9; the stack's addresses start at .10 (stackIpv4(0)). */
 const MAX_KERNEL_PEERS = 9;
+/** Routed host k lives on 10.78.<k-1>.0/24: the peer (its router) is .1, the host .2. */
+const ROUTED_SUBNET_V4 = '10.78';
+const MAX_ROUTED_HOSTS = 9;
 const COMMAND_TIMEOUT_MS = 10_000;
 /** A backstop for spawned processes nobody stops: none outlives a run by long. */
 const SPAWN_LIFETIME_MS = 10 * 60_000;
@@ -318,6 +325,7 @@ function onExit() {
 
 /**
  * @typedef {{ ns: string; ifName: string; mac: string; ipv4: string; ipv6: string; prefixLen: number }} KernelPeer
+ * @typedef {{ ns: string; ifName: string; ipv4: string; prefixLen: number; routerIpv4: string; gatewayIpv4: string }} RoutedHost
  */
 
 class Lab {
@@ -342,6 +350,8 @@ class Lab {
     this.prefixLen = PREFIX_LEN;
     /** @type {KernelPeer[]} */
     this.peers = [];
+    /** @type {RoutedHost[]} */
+    this.routedHosts = [];
     /** @type {string[]} namespaces made so far, in order (destroy deletes exactly these) */
     this.made = [];
     /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -436,6 +446,43 @@ class Lab {
     return { ...peer };
   }
 
+  /**
+   * A Linux host beyond a router: its own namespace, joined to the first peer's namespace by
+   * a veth on 10.78.<k-1>.0/24 (the peer .1, the host .2, its default route via the peer).
+   * The peer forwards IPv4 (in its own namespace only); the stack reaches the host with
+   * `--gateway <peerIpv4>`, and its replies arrive with one hop taken off the TTL.
+   * @returns {Promise<RoutedHost>}
+   */
+  async addRoutedHost() {
+    this.assertLive();
+    const k = this.routedHosts.length + 1;
+    if (k > MAX_ROUTED_HOSTS) throw new Error(`lab: at most ${MAX_ROUTED_HOSTS} routed hosts`);
+    const subnet = `${ROUTED_SUBNET_V4}.${k - 1}`;
+    const host = {
+      ns: `${this.base}-far${k}`,
+      ifName: `f${k}${this.ifId}`,
+      ipv4: `${subnet}.2`,
+      prefixLen: PREFIX_LEN,
+      routerIpv4: `${subnet}.1`,
+      gatewayIpv4: this.peerIpv4,
+    };
+    const routerIf = `r${k}${this.ifId}`;
+    await this.addNamespace(host.ns);
+    // This host speaks IPv4 only: no RS, DAD or MLD of its own on the routed link.
+    await this.sysctl(host.ns, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    // Forwarding is per namespace: turning it on in the peer's touches nothing else.
+    await this.sysctl(this.peerNs, ['net.ipv4.ip_forward=1']);
+    await ip(['-n', this.peerNs, 'link', 'add', routerIf, 'address', `02:4${k}:${this.macTail}`,
+      'type', 'veth', 'peer', 'name', host.ifName, 'address', `02:5${k}:${this.macTail}`, 'netns', host.ns]);
+    await ip(['-n', this.peerNs, 'addr', 'add', `${host.routerIpv4}/${PREFIX_LEN}`, 'dev', routerIf]);
+    await ip(['-n', this.peerNs, 'link', 'set', routerIf, 'up']);
+    await ip(['-n', host.ns, 'addr', 'add', `${host.ipv4}/${PREFIX_LEN}`, 'dev', host.ifName]);
+    await ip(['-n', host.ns, 'link', 'set', host.ifName, 'up']);
+    await ip(['-n', host.ns, 'route', 'add', 'default', 'via', host.routerIpv4]);
+    this.routedHosts.push(host);
+    return { ...host };
+  }
+
   assertLive() {
     if (this.destroyed) throw new Error('lab: already destroyed');
   }
@@ -491,6 +538,16 @@ class Lab {
     const command = [process.execPath, ...argv];
     const child = this.spawn(this.switchNs, opts.cpu === undefined ? command : ['taskset', '-c', String(opts.cpu), ...command], opts);
     return new StackProcess(child, argv.slice(1));
+  }
+
+  /**
+   * Runs `node bin/pytcp.js ...args` (any command: `ping --tap <tap> ...`, `--help`) in
+   * switchNs to its end, bounded like exec(); only one process at a time can hold the TAP.
+   * @param {string[]} args
+   * @param {{ timeoutMs?: number }} [opts]
+   */
+  runCli(args, opts = {}) {
+    return this.exec(this.switchNs, [process.execPath, CLI, ...args], opts);
   }
 
   /**

@@ -68,6 +68,36 @@ describe.skipIf(!tunAvailable())('the real-kernel lab', () => {
     expect(ping.stdout).toMatch(/ 2 received/);
   });
 
+  it('adds a host beyond the peer, which routes for it (forwarding on in its namespace only)', async () => {
+    const far = await lab.addRoutedHost();
+    expect(far).toMatchObject({ ipv4: '10.78.0.2', routerIpv4: '10.78.0.1', gatewayIpv4: lab.peerIpv4, prefixLen: 24 });
+    expect(far.ns).toMatch(new RegExp(`^pytcp-${process.pid}-\\d+-far1$`));
+    expect(Buffer.byteLength(far.ifName)).toBeLessThanOrEqual(15);
+    expect(lab.namespaces).toContain(far.ns);
+    const forwarding = async (ns: string) => (await lab.exec(ns, ['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim();
+    expect(await forwarding(lab.peerNs)).toBe('1');
+    expect(await forwarding(lab.switchNs)).toBe('0');
+    expect(await forwarding(far.ns)).toBe('0');
+    const route = await lab.exec(far.ns, ['ip', 'route', 'show', 'default']);
+    expect(route.stdout).toContain(`default via ${far.routerIpv4} dev ${far.ifName}`);
+    // A host on the bridge that routes 10.78.0.0/24 via the peer (as the stack does with
+    // --gateway) reaches the far host through one forwarding hop.
+    const host = await lab.addKernelPeer();
+    const via = await lab.exec(host.ns, ['ip', 'route', 'add', `${far.ipv4}/32`, 'via', far.gatewayIpv4]);
+    expect(via.code, via.stderr).toBe(0);
+    const ping = await lab.exec(host.ns, ['ping', '-c', '2', '-i', '0.05', '-W', '1', far.ipv4]);
+    expect(ping.stdout).toMatch(/ 2 received/);
+    expect(ping.stdout).toMatch(/ttl=63/);
+    const second = await lab.addRoutedHost();
+    expect(second).toMatchObject({ ipv4: '10.78.1.2', routerIpv4: '10.78.1.1' });
+  });
+
+  it('runs the pytcp CLI in the switch namespace, bounded', async () => {
+    const help = await lab.runCli(['--help']);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: pytcp up /);
+  });
+
   it('bounds every command, reports a failing one without throwing, and runs only in its own namespaces', async () => {
     const slow = await lab.exec(lab.peerNs, ['sleep', '5'], { timeoutMs: 200 });
     expect(slow.timedOut).toBe(true);
@@ -96,9 +126,10 @@ describe.skipIf(!tunAvailable())('the real-kernel lab', () => {
 
   it('destroy() kills its processes and leaves no namespace behind, however often it is called', async () => {
     const other = await createLab({ name: 'lab-test-destroy' });
+    const far = await other.addRoutedHost();
     const sleeper = other.spawn(other.switchNs, ['sleep', '60']);
     const made = other.namespaces;
-    expect(made).toEqual([other.switchNs, other.peerNs]);
+    expect(made).toEqual([other.switchNs, other.peerNs, far.ns]);
     expect(namespaces()).toEqual(expect.arrayContaining(made));
     // A second call (a signal handler's, say) waits for the same teardown.
     await Promise.all([other.destroy(), other.destroy()]);
