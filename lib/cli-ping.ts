@@ -48,6 +48,7 @@ export function parsePingArgs(values: { count?: string; interval?: string; size?
 export async function runPing({ stack, driver }: RunningStack, p: PingSettings, print: (line: string) => void): Promise<number> {
   const configured = stack.interfaces.filter((i) => !i.isLoopback).reduce((n, i) => n + i.bindings.length, 0);
   await new Promise<void>((resolve) => {
+    if (configured === 0) return resolve();
     let settled = 0;
     const one = () => ++settled >= configured && resolve();
     driver.on('address-ready', one);
@@ -59,7 +60,7 @@ export async function runPing({ stack, driver }: RunningStack, p: PingSettings, 
   let errors = 0;
   driver.on('echo-reply', (e) => {
     const at = sentAt.get(e.seq);
-    if (e.ident !== ident || at === undefined || !e.from.equals(p.destination)) return;
+    if (e.ident !== ident || at === undefined || e.from.toString() !== p.destination.toString()) return;
     sentAt.delete(e.seq);
     const rtt = driver.now() - at;
     rtts.push(rtt);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { launchStack, type HostSettings, type RunningStack } from './launch';
 import { parsePingArgs, PING_OPTIONS, PingUsageError, runPing } from './cli-ping';
-import { parseDeviceName, parseGateway, parseHostCidr, parseMac, parseMtu, SettingError } from './settings';
+import { parseDeviceName, parseGateway, parseHostCidr, parseIpv6Cidr, parseMac, parseMtu, SettingError } from './settings';
 
 const STACK_USAGE = `  --tap <name>           attach to (or create) the TAP device <name>
   --tun <name>           attach to (or create) the TUN device <name>
@@ -11,11 +11,15 @@ const STACK_USAGE = `  --tap <name>           attach to (or create) the TAP devi
                          Each is probed for conflicts first (RFC 5227)
   --dhcp                 get an address by DHCP (RFC 2131), beside any --ipv4; the
                          lease is probed for conflicts before use and released on exit
+  --ipv6 <addr>/<len>    a static IPv6 address (probed with DAD first); repeat for more.
+                         A link-local address is always formed (EUI-64) on a TAP
+  --slaac                also form addresses from Router Advertisements (RFC 4862)
+  --no-ipv6              no IPv6 at all
   --gateway <addr>       the default gateway (on a configured subnet)
   --mtu <n>              the IP MTU (68-65535) to set on the device
   --log                  one line per packet on stderr (also: NODE_DEBUG=pytcp)`;
 
-const USAGE = `Usage: pytcp up (--tap <name> | --tun <name>) (--ipv4 <addr>/<len> ... | --dhcp) [options]
+const USAGE = `Usage: pytcp up (--tap <name> | --tun <name>) (--ipv4 <addr>/<len> ... | --dhcp | --ipv6 <addr>/<len> ... | --slaac) [options]
        pytcp ping (--tap <name> | --tun <name>) --ipv4 <addr>/<len> [options] [ping options] <destination>
 
 pytcp up starts a user-space TCP/IP stack on a TAP (Ethernet) or TUN (IP) device. It
@@ -41,6 +45,9 @@ const STACK_OPTIONS = {
   mac: { type: 'string' },
   ipv4: { type: 'string', multiple: true },
   dhcp: { type: 'boolean' },
+  ipv6: { type: 'string', multiple: true },
+  slaac: { type: 'boolean' },
+  'no-ipv6': { type: 'boolean' },
   gateway: { type: 'string' },
   mtu: { type: 'string' },
   log: { type: 'boolean' },
@@ -49,7 +56,7 @@ const STACK_OPTIONS = {
 /** A bad command line: reported in one line, exit code 2. */
 export class UsageError extends Error {}
 
-type StackValues = { tap?: string; tun?: string; mac?: string; ipv4?: string[]; dhcp?: boolean; gateway?: string; mtu?: string; log?: boolean };
+type StackValues = { tap?: string; tun?: string; mac?: string; ipv4?: string[]; dhcp?: boolean; ipv6?: string[]; slaac?: boolean; 'no-ipv6'?: boolean; gateway?: string; mtu?: string; log?: boolean };
 
 function parseCommand(argv: string[], extra: typeof PING_OPTIONS | Record<string, never>, positionals: boolean) {
   try {
@@ -68,10 +75,15 @@ function stackSettings(v: StackValues, keepAlive: boolean): HostSettings {
   const mac = v.mac === undefined ? undefined : parseMac('--mac', v.mac);
   const ipv4 = (v.ipv4 ?? []).map((text) => parseHostCidr('--ipv4', text));
   if (v.dhcp && kind === 'tun') throw new UsageError('--dhcp needs a TAP (DHCP runs over Ethernet)');
-  if (ipv4.length === 0 && !v.dhcp) throw new UsageError('give at least one --ipv4 <addr>/<len>, or --dhcp');
+  const ipv6Addresses = (v.ipv6 ?? []).map((text) => parseIpv6Cidr('--ipv6', text));
+  const wantsIpv6 = ipv6Addresses.length > 0 || v.slaac;
+  if (v['no-ipv6'] && wantsIpv6) throw new UsageError('--no-ipv6 cannot go with --ipv6 or --slaac');
+  if (kind === 'tun' && wantsIpv6) throw new UsageError('IPv6 runs on a TAP only for now (--ipv6/--slaac with --tun)');
+  const ipv6 = v['no-ipv6'] || kind === 'tun' ? (false as const) : { addresses: ipv6Addresses, slaac: v.slaac ?? false };
+  if (ipv4.length === 0 && !v.dhcp && !wantsIpv6) throw new UsageError('give at least one --ipv4 <addr>/<len>, --dhcp, --ipv6 <addr>/<len> or --slaac');
   const gateway = v.gateway === undefined ? undefined : parseGateway('--gateway', v.gateway, v.dhcp ? undefined : ipv4);
   const mtu = v.mtu === undefined ? undefined : parseMtu('--mtu', v.mtu);
-  return { device: { kind, name }, mac, ipv4, dhcp: v.dhcp ?? false, gateway, mtu, log: v.log ?? false, keepAlive };
+  return { device: { kind, name }, mac, ipv4, dhcp: v.dhcp ?? false, ipv6, gateway, mtu, log: v.log ?? false, keepAlive };
 }
 
 const out = (line: string) => process.stdout.write(`pytcp: ${line}\n`);
@@ -119,6 +131,9 @@ export async function main(argv: string[]): Promise<number> {
     const extras = [l.routers.length ? `router ${l.routers.join(',')}` : '', l.dnsServers.length ? `dns ${l.dnsServers.join(',')}` : '', l.mtu ? `mtu ${l.mtu}` : '', `lease ${l.leaseTimeS} s`];
     out(`dhcp ${renewed ? 'renewed' : 'lease'} ${l.address}/${l.prefixLen} from ${l.serverId}, ${extras.filter(Boolean).join(', ')}`);
   });
+  driver.on('ipv6-address-ready', (e) => out(`ipv6 ${e.address}/${e.prefixLen} ready (${e.origin})`));
+  driver.on('ipv6-address-duplicate', (e) => out(`ipv6 ${e.address}/${e.prefixLen} duplicate, not used`));
+  driver.on('ipv6-address-removed', (e) => out(`ipv6 ${e.address}/${e.prefixLen} expired`));
   driver.on('dhcp-unbound', (e) => out(`dhcp lease ${e.address} ended (${e.reason})`));
   return new Promise((resolve) => {
     let done = false;

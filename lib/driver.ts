@@ -10,6 +10,9 @@ export interface DriverEvents {
   'neighbor-unreachable': (e: EventOf<'neighbor-unreachable'>) => void;
   'dhcp-bound': (e: EventOf<'dhcp-bound'>) => void;
   'dhcp-unbound': (e: EventOf<'dhcp-unbound'>) => void;
+  'ipv6-address-ready': (e: EventOf<'ipv6-address-ready'>) => void;
+  'ipv6-address-duplicate': (e: EventOf<'ipv6-address-duplicate'>) => void;
+  'ipv6-address-removed': (e: EventOf<'ipv6-address-removed'>) => void;
   'echo-reply': (e: EventOf<'echo-reply'>) => void;
   'echo-error': (e: EventOf<'echo-error'>) => void;
   /** A device failed (deleted under the stack): the driver has stopped. */

@@ -5,7 +5,7 @@ import type { Device } from './phy/device';
 import { TracerDevice } from './phy/tracer';
 import { TapDevice, TunDevice } from './phy/tuntap';
 import { createStack, type Stack } from './stack';
-import type { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
+import type { Ipv4Address, Ipv4Cidr, Ipv6Address, MacAddress } from './wire/address';
 
 /** What it takes to run a stack on a real device: the CLI's options, later the preload's environment. */
 export interface HostSettings {
@@ -14,6 +14,8 @@ export interface HostSettings {
   ipv4: Ipv4Cidr[];
   /** Also get an address by DHCP (RFC 2131). */
   dhcp?: boolean;
+  /** IPv6 (a TAP only): off, or static addresses and SLAAC beside the link-local address. */
+  ipv6?: false | { addresses: { address: Ipv6Address; prefixLen: number }[]; slaac: boolean };
   gateway?: Ipv4Address;
   mtu?: number;
   /** One line per packet on stderr (also on with NODE_DEBUG=pytcp). */
@@ -43,7 +45,7 @@ export function launchStack(settings: HostSettings, writeLog: (line: string) => 
   const device: Device = settings.log || packetLogRequested() ? new TracerDevice(raw, writeLog, clock) : raw;
   try {
     const stack = createStack({
-      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu, dhcp: settings.dhcp }],
+      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu, dhcp: settings.dhcp, ipv6: settings.ipv6 }],
     });
     const driver = new StackDriver(stack, { clock, keepAlive: settings.keepAlive }).start();
     return { stack, driver, device, stop: () => driver.stop() };

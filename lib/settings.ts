@@ -1,4 +1,4 @@
-import { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
+import { Ipv4Address, Ipv4Cidr, Ipv6Address, MacAddress } from './wire/address';
 
 /**
  * Validation of the settings a user gives a stack, shared by the CLI (`--ipv4`) and
@@ -48,4 +48,14 @@ export function parseMtu(setting: string, text: string): number {
   const mtu = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(mtu >= 68 && mtu <= 65535)) throw new SettingError(setting, `expected an integer from 68 to 65535, got ${JSON.stringify(text)}`);
   return mtu;
+}
+
+/** An IPv6 address with its prefix length (64 when omitted), unicast and not loopback. */
+export function parseIpv6Cidr(setting: string, text: string): { address: Ipv6Address; prefixLen: number } {
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text);
+  const address = m ? Ipv6Address.tryParse(m[1]) : undefined;
+  const prefixLen = m?.[2] === undefined ? 64 : Number(m[2]);
+  if (!address || prefixLen > 128) throw new SettingError(setting, `invalid IPv6 address/prefix ${JSON.stringify(text)} (expected e.g. fd00::2/64)`);
+  if (address.isMulticast || address.isUnspecified || address.isLoopback) throw new SettingError(setting, `${text} is not a unicast host address`);
+  return { address, prefixLen };
 }

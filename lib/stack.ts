@@ -1,7 +1,11 @@
 import { CryptoRandom, type Random } from './random';
 import { StackStats } from './stats';
 import type { Device } from './phy/device';
-import { Ipv4Address, Ipv4Cidr, MacAddress } from './wire/address';
+import { Ipv4Address, Ipv4Cidr, Ipv6Address, MacAddress } from './wire/address';
+import { Icmpv6 } from './iface/icmpv6';
+import { Ipv6Layer } from './iface/ipv6';
+import { Ipv6Host } from './iface/ipv6-host';
+import type { DadConfig } from './iface/ipv6-dad';
 import type { AcdConfig } from './iface/acd';
 import type { StackContext, StackEvent } from './iface/context';
 import { Dhcp4Service } from './iface/dhcp4';
@@ -28,6 +32,8 @@ export interface InterfaceOptions {
   arp?: Partial<NeighborConfig>;
   /** Get an address by DHCP (RFC 2131) beside any static ones; `true` or client settings. */
   dhcp?: boolean | Partial<Dhcp4ClientConfig>;
+  /** IPv6 (on by default on Ethernet): a link-local address, static addresses, SLAAC; `false` turns it off. */
+  ipv6?: false | { addresses?: (string | { address: Ipv6Address; prefixLen: number })[]; slaac?: boolean; interfaceIds?: 'eui64' | 'stable-privacy'; dad?: Partial<DadConfig> };
 }
 
 export interface StackOptions {
@@ -53,9 +59,13 @@ export class Stack {
   readonly ipv4: Ipv4Layer;
   readonly icmpv4: Icmpv4;
   readonly udp: Udp;
+  readonly ipv6: Ipv6Layer;
+  readonly icmpv6: Icmpv6;
   /** The DHCP clients, by interface name. */
   readonly dhcp4 = new Map<string, Dhcp4Service>();
   private events: StackEvent[] = [];
+  /** The time of the poll in progress, for machinery whose callbacks carry no time. */
+  private lastNow = 0;
 
   constructor(opts: StackOptions) {
     const random = opts.random ?? new CryptoRandom();
@@ -65,8 +75,11 @@ export class Stack {
     this.ipv4 = new Ipv4Layer(interfaces, ctx, opts.reassembly);
     this.icmpv4 = new Icmpv4(this.ipv4, ctx, opts.icmpv4);
     this.udp = new Udp(this.ipv4, this.icmpv4, ctx);
+    this.ipv6 = new Ipv6Layer(interfaces, ctx);
+    this.icmpv6 = new Icmpv6(this.ipv6, ctx);
     const hooks: InterfaceHooks = {
       ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
+      ipv6Input: (iface, packet, now) => this.ipv6.receive(iface, packet, now),
       neighborFailed: (iface, frames, now) => this.icmpv4.neighborFailed(iface, frames, now),
       addressUp: (iface, binding) => this.ipv4.addressUp(iface, binding),
       addressDown: (iface, binding) => this.ipv4.addressDown(iface, binding),
@@ -88,6 +101,7 @@ export class Stack {
       interfaces.push(iface);
       // The default route through the gateway; used while the gateway is on a connected prefix.
       if (iface.gateway) this.ipv4.routes.add({ destination: '0.0.0.0/0', iface, gateway: iface.gateway, origin: 'static' });
+      if (iface.arp && o.ipv6 !== false) iface.ipv6 = this.ipv6Host(iface, ctx, o.ipv6 ?? {});
       if (o.dhcp) {
         if (!iface.arp) throw new TypeError(`DHCP needs an Ethernet interface; ${iface.name} is not`);
         this.dhcp4.set(iface.name, new Dhcp4Service(iface, this.ipv4, this.udp, ctx, o.dhcp === true ? undefined : o.dhcp));
@@ -100,12 +114,33 @@ export class Stack {
     if (names.size !== interfaces.length) throw new TypeError('Two interfaces of a stack share a device name');
   }
 
+  private ipv6Host(iface: NetInterface, ctx: StackContext, o: Exclude<InterfaceOptions['ipv6'], false | undefined>): Ipv6Host {
+    const addresses = (o.addresses ?? []).map((a) => {
+      if (typeof a !== 'string') return a;
+      const [addr, len] = a.split('/');
+      return { address: Ipv6Address.parse(addr), prefixLen: len === undefined ? 64 : Number(len) };
+    });
+    return new Ipv6Host(
+      {
+        name: iface.name,
+        mac: iface.mac,
+        mtu: iface.mtu,
+        sendIcmpv6: (icmp, src, dst, opts) => this.icmpv6.send(icmp, dst, this.lastNow, { src, iface, ...opts }),
+        sendResolved: (mac, frames) => iface.sendResolved(mac, frames),
+        setMulticastMac: (mac, accept) => iface.setMulticastMac(mac, accept),
+      },
+      ctx,
+      { interfaceIds: o.interfaceIds ?? 'eui64', static: addresses, slaac: o.slaac ?? true, dad: o.dad ?? {} },
+    );
+  }
+
   /** The interface on `name`, loopback included ('lo'). */
   interface(name: string): NetInterface | undefined {
     return this.interfaces.find((i) => i.name === name);
   }
 
   poll(now: number): void {
+    this.lastNow = now;
     for (const iface of this.interfaces) {
       const device = iface.device;
       for (let frame = device.receive(); frame !== undefined; frame = device.receive()) iface.receive(frame, now);
@@ -113,11 +148,16 @@ export class Stack {
     for (const iface of this.interfaces) iface.poll(now);
     this.ipv4.poll(now);
     for (const dhcp of this.dhcp4.values()) dhcp.poll(now);
+    for (const iface of this.interfaces) iface.ipv6?.poll(now);
+    this.ipv6.poll(now);
     for (const iface of this.interfaces) iface.device.flush();
   }
 
   pollAt(): number | undefined {
     let next = this.ipv4.pollAt();
+    for (const at of [this.ipv6.pollAt(), ...this.interfaces.map((i) => i.ipv6?.pollAt())]) {
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
     for (const dhcp of this.dhcp4.values()) {
       const at = dhcp.pollAt();
       if (at !== undefined && (next === undefined || at < next)) next = at;

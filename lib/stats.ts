@@ -23,6 +23,8 @@ export class StackStats {
   readonly arp = new ProtocolCounters();
   readonly ipv4 = new ProtocolCounters();
   readonly icmpv4 = new ProtocolCounters();
+  readonly ipv6 = new ProtocolCounters();
+  readonly icmpv6 = new ProtocolCounters();
   readonly udp = new ProtocolCounters();
   readonly dhcp4 = new ProtocolCounters();
 }

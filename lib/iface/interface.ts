@@ -1,4 +1,5 @@
-import { Ipv4Address, Ipv4Cidr, MacAddress } from '../wire/address';
+import { Ipv4Address, Ipv4Cidr, MacAddress, type Ipv6Address } from '../wire/address';
+import type { Ipv6Host } from './ipv6-host';
 import type { ArpRepr } from '../wire/arp';
 import { isDrop } from '../wire/drop';
 import { ETHERNET_HEADER_LEN, EtherType, EthernetFrame, EthernetRepr } from '../wire/ethernet';
@@ -35,6 +36,7 @@ export interface Ipv4Binding {
 /** What an interface tells the IP layer about itself. */
 export interface InterfaceHooks {
   ipv4Input(iface: NetInterface, packet: Uint8Array, now: number, linkBroadcast: boolean): void;
+  ipv6Input(iface: NetInterface, packet: Uint8Array, now: number): void;
   /** Packets (IP at `iface.linkHeaderLen`) that could not be sent: the next hop never answered ARP. */
   neighborFailed(iface: NetInterface, frames: Uint8Array[], now: number): void;
   /** An address became usable (its connected route can go in) or stopped being usable. */
@@ -60,6 +62,8 @@ export class NetInterface implements ArpLink, AcdSink {
    * offered address (RFC 2131 §4.1, broadcast flag clear): accept UDP to port 68 then.
    */
   acceptsDhcpReplies = false;
+  /** IPv6 on this interface (addresses, ND, MLD, SLAAC); set by the stack when IPv6 is on. */
+  ipv6: Ipv6Host | undefined;
   private bindingList: Ipv4Binding[] = [];
   private claimList: AddressClaim[] = [];
   private readonly acd: AcdConfig;
@@ -179,6 +183,7 @@ export class NetInterface implements ArpLink, AcdSink {
     const type = eth.ethertype;
     if (type === EtherType.Ipv4) this.hooks.ipv4Input(this, eth.payload, now, dst.isMulticast);
     else if (type === EtherType.Arp) this.arp.receive(eth.payload, now);
+    else if (type === EtherType.Ipv6) this.hooks.ipv6Input(this, eth.payload, now);
     else if (type < 0x0600) stats.drop('length-field');
     else stats.drop('unknown-ethertype');
   }
@@ -186,7 +191,8 @@ export class NetInterface implements ArpLink, AcdSink {
   private receiveIp(packet: Uint8Array, now: number): void {
     const version = packet.length > 0 ? packet[0] >> 4 : 0;
     if (version === 4) this.hooks.ipv4Input(this, packet, now, false);
-    else this.ctx.stats.ethernet.drop(version === 6 ? 'ipv6-unsupported' : 'bad-ip-version');
+    else if (version === 6) this.hooks.ipv6Input(this, packet, now);
+    else this.ctx.stats.ethernet.drop('bad-ip-version');
   }
 
   /**
@@ -204,6 +210,27 @@ export class NetInterface implements ArpLink, AcdSink {
       dst.writeTo(frame, 0);
       this.transmit(frame);
     }
+  }
+
+  /**
+   * Sends a frame whose IPv6 packet starts at `linkHeaderLen` to `nextHop`: multicast
+   * MACs by RFC 2464 §7, a given MAC as is (ND's own messages), else through Neighbor
+   * Discovery.
+   */
+  transmitIpv6(frame: Uint8Array, nextHop: Ipv6Address, now: number, dstMac?: MacAddress): void {
+    if (!this.arp) return this.transmit(frame);
+    this.writeEthernetHeader(frame, EtherType.Ipv6);
+    const dst = dstMac ?? (nextHop.isMulticast ? MacAddress.fromIpv6Multicast(nextHop) : this.ipv6?.resolve(nextHop, frame, now));
+    if (dst) {
+      dst.writeTo(frame, 0);
+      this.transmit(frame);
+    }
+  }
+
+  /** Accept (or stop accepting) frames to a multicast MAC: the groups MLD and ND joined. */
+  setMulticastMac(mac: MacAddress, accept: boolean): void {
+    if (accept) this.acceptedMulticast.add(mac.value);
+    else this.acceptedMulticast.delete(mac.value);
   }
 
   neighborFailed(frames: Uint8Array[], now: number): void {

@@ -23,7 +23,7 @@ describe('driver on the Node event loop', () => {
   it('polls when frames arrive, emits stack events after poll, and answers on the wire', async () => {
     const [stackEnd, wire] = createPipe();
     const stack = createStack({
-      interfaces: [{ device: stackEnd, mac: STACK_MAC, ipv4: ['10.0.0.2/24'], acd: { enabled: false } }],
+      interfaces: [{ device: stackEnd, mac: STACK_MAC, ipv4: ['10.0.0.2/24'], acd: { enabled: false }, ipv6: false }],
       random: new SeededRandom(1),
     });
     const driver = new StackDriver(stack);
@@ -42,7 +42,7 @@ describe('driver on the Node event loop', () => {
   it('runs timers from pollAt: conflict detection probes go out on the real clock', async () => {
     const [stackEnd, wire] = createPipe();
     const stack = createStack({
-      interfaces: [{ device: stackEnd, mac: STACK_MAC, ipv4: ['10.0.0.2/24'], acd: { probeWaitMs: 20, probeMinMs: 10, probeMaxMs: 20, announceWaitMs: 10, announceIntervalMs: 10 } }],
+      interfaces: [{ device: stackEnd, mac: STACK_MAC, ipv4: ['10.0.0.2/24'], acd: { probeWaitMs: 20, probeMinMs: 10, probeMaxMs: 20, announceWaitMs: 10, announceIntervalMs: 10 }, ipv6: false }],
     });
     const driver = new StackDriver(stack);
     const ready = new Promise((resolve) => driver.on('address-ready', resolve));

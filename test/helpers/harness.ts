@@ -34,7 +34,7 @@ export function harness(opts: HarnessOptions = {}): Harness {
   const { seed, stack: stackOptions, ...iface } = opts;
   const stack = createStack({
     ...stackOptions,
-    interfaces: [{ device: stackEnd, mac: STACK_MAC, ipv4: ['10.0.0.2/24'], ...iface }],
+    interfaces: [{ device: stackEnd, mac: STACK_MAC, ipv4: ['10.0.0.2/24'], ipv6: false, ...iface }],
     random: new SeededRandom(seed ?? 1),
   });
   const events: StackEvent[] = [];

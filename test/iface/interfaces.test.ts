@@ -22,8 +22,8 @@ describe('a stack with two interfaces', () => {
     const [b, wireB] = createPipe({ names: ['eth1', 'wire1'] });
     const stack = createStack({
       interfaces: [
-        { device: a, mac: MAC_A, ipv4: ['10.1.0.2/24'], acd: { enabled: false } },
-        { device: b, mac: MAC_B, ipv4: ['10.2.0.2/24', '10.2.0.3/24'], gateway: '10.2.0.1', acd: { enabled: false } },
+        { device: a, mac: MAC_A, ipv4: ['10.1.0.2/24'], acd: { enabled: false }, ipv6: false },
+        { device: b, mac: MAC_B, ipv4: ['10.2.0.2/24', '10.2.0.3/24'], gateway: '10.2.0.1', acd: { enabled: false }, ipv6: false },
       ],
       random: new SeededRandom(9),
     });

@@ -1,0 +1,120 @@
+import type { Ipv6Address } from '../wire/address';
+import { isDrop, type DropReason } from '../wire/drop';
+import { Icmpv6Packet, Icmpv6Repr, Icmpv6Type } from '../wire/icmpv6';
+import { Ipv6NextHeader, Ipv6Packet, type Ipv6Repr } from '../wire/ipv6';
+import { parseMldQuery } from '../wire/mld';
+import { parseNdp } from '../wire/ndp';
+import type { StackContext } from './context';
+import type { NetInterface } from './interface';
+import type { Ipv6Arrival, Ipv6Layer } from './ipv6';
+import { TokenBucket } from './token-bucket';
+
+const ND_TYPES = new Set<number>([Icmpv6Type.RouterSolicit, Icmpv6Type.RouterAdvert, Icmpv6Type.NeighborSolicit, Icmpv6Type.NeighborAdvert, Icmpv6Type.Redirect]);
+
+/**
+ * ICMPv6 for a host (RFC 4443): echo, errors sent with the §2.4 (e) exceptions and a
+ * rate limit, and the carrier of Neighbor Discovery (RFC 4861: hop limit 255 checked
+ * here) and MLD queries (RFC 3810: link-local source, hop limit 1) for the interface.
+ */
+export class Icmpv6 {
+  private readonly errorBudget = new TokenBucket(1000, 50);
+
+  constructor(private readonly ipv6: Ipv6Layer, private readonly ctx: StackContext) {
+    ipv6.register(Ipv6NextHeader.Icmpv6, { receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now) });
+    ipv6.onParameterProblem = (code, pointer, ip, arrival, now) =>
+      this.sendError(Icmpv6Repr.paramProblem(code, pointer, arrival.packet), ip, arrival.iface, now);
+    ipv6.onReassemblyTimeout = (expired, now) => {
+      if (!expired.firstFragment) return;
+      const pkt = Ipv6Packet.quoted(expired.firstFragment);
+      if (isDrop(pkt)) return;
+      const iface = this.ipv6.route(expired.src, undefined, now);
+      if (isDrop(iface)) return;
+      // RFC 8200 §4.5: Time Exceeded code 1 when fragment 0 came but not the rest.
+      this.sendErrorTo(Icmpv6Repr.timeExceeded(1, expired.firstFragment), expired.src, expired.dst, iface.iface, now);
+    };
+  }
+
+  /** Sends an echo request; the reply arrives as an 'echo-reply' event. */
+  ping(req: { dst: Ipv6Address; ident: number; seq: number; data?: Uint8Array; src?: Ipv6Address; iface?: NetInterface }, now: number): DropReason | undefined {
+    const icmp = Icmpv6Repr.echoRequest(req.ident, req.seq, req.data ?? new Uint8Array(56));
+    const dropped = this.send(icmp, req.dst, now, { src: req.src, iface: req.iface });
+    if (dropped === undefined) this.ctx.stats.icmpv6.tx++;
+    return dropped;
+  }
+
+  /** Sends an ICMPv6 message; the checksum is computed once the source is chosen. */
+  send(icmp: Icmpv6Repr, dst: Ipv6Address, now: number, opts: { src?: Ipv6Address; iface?: NetInterface; hopLimit?: number; routerAlert?: boolean; dstMac?: import('../wire/address').MacAddress } = {}): DropReason | undefined {
+    return this.ipv6.send(
+      {
+        src: opts.src,
+        dst,
+        iface: opts.iface,
+        hopLimit: opts.hopLimit,
+        routerAlert: opts.routerAlert,
+        dstMac: opts.dstMac,
+        nextHeader: Ipv6NextHeader.Icmpv6,
+        payloadLen: icmp.bufferLen(),
+        writePayload: (buf, off, src) => icmp.emit(buf, off, src, dst),
+      },
+      now,
+    );
+  }
+
+  private receive(ip: Ipv6Repr, payload: Uint8Array, arrival: Ipv6Arrival, now: number): void {
+    const stats = this.ctx.stats.icmpv6;
+    const pkt = Icmpv6Packet.checked(payload);
+    if (isDrop(pkt)) return stats.drop(pkt);
+    const icmp = Icmpv6Repr.parse(pkt, ip.src, ip.dst);
+    if (isDrop(icmp)) return stats.drop(icmp);
+    stats.rx++;
+    const host = arrival.iface.ipv6;
+    if (ND_TYPES.has(icmp.type)) {
+      // RFC 4861 §6.1, §7.1: ND messages come with hop limit 255, so from this link.
+      if (ip.hopLimit !== 255) return stats.drop('nd-hop-limit');
+      const msg = parseNdp(icmp);
+      if (isDrop(msg)) return stats.drop(msg);
+      return host?.receiveNdp(msg, ip.src, ip.dst, now);
+    }
+    if (icmp.type === Icmpv6Type.MldQuery) {
+      // RFC 3810 §5.1.14: queries from a link-local source with hop limit 1.
+      if (!ip.src.isLinkLocal || ip.hopLimit !== 1) return stats.drop('bad-mld-query');
+      const q = parseMldQuery(icmp);
+      if (isDrop(q)) return stats.drop(q);
+      return host?.onMldQuery(q, now);
+    }
+    // Everything else needs a usable destination (not a tentative address, RFC 4862 §5.4).
+    if (!ip.dst.isMulticast && !this.ipv6.isLocal(ip.dst)) return stats.drop('tentative-destination');
+    switch (icmp.type) {
+      case Icmpv6Type.EchoRequest: {
+        // RFC 4443 §4.2: reply from the unicast address pinged, or a chosen one for a multicast ping.
+        const reply = Icmpv6Repr.echoReply(icmp.ident, icmp.seqNo, icmp.payload);
+        const dropped = this.send(reply, ip.src, now, { src: ip.dst.isMulticast ? undefined : ip.dst, iface: ip.src.isLinkLocal ? arrival.iface : undefined });
+        if (dropped === undefined) stats.tx++;
+        return;
+      }
+      case Icmpv6Type.EchoReply:
+        this.ctx.notify({ type: 'echo-reply', from: ip.src, ident: icmp.ident, seq: icmp.seqNo, ttl: ip.hopLimit, size: icmp.payload.length });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * RFC 4443 §2.4 (e): no error about an error, a packet to a multicast address (but for
+   * Packet Too Big and unrecognized options, which callers decide), or from an address
+   * that is not one node's; rate-limited (§2.4 (f)).
+   */
+  private sendError(icmp: Icmpv6Repr, about: Ipv6Repr, iface: NetInterface, now: number): void {
+    this.sendErrorTo(icmp, about.src, about.dst, iface, now);
+  }
+
+  private sendErrorTo(icmp: Icmpv6Repr, to: Ipv6Address, from: Ipv6Address, iface: NetInterface, now: number): void {
+    const stats = this.ctx.stats.icmpv6;
+    if (to.isUnspecified || to.isMulticast) return stats.drop('no-error-bad-source');
+    if (!this.errorBudget.take(now)) return stats.drop('error-rate-limited');
+    const src = this.ipv6.isLocal(from) ? from : undefined;
+    const dropped = this.send(icmp, to, now, { src, iface: to.isLinkLocal ? iface : undefined });
+    if (dropped === undefined) stats.tx++;
+  }
+}

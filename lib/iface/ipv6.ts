@@ -1,0 +1,193 @@
+import type { Ipv6Address, MacAddress } from '../wire/address';
+import { isDrop, type DropReason } from '../wire/drop';
+import { Ipv6NextHeader, Ipv6Packet, Ipv6Repr, IPV6_HEADER_LEN } from '../wire/ipv6';
+import { hopByHopRouterAlert, isAtomic, isChainError, unknownNextHeaderError, walkIpv6Chain, type Ipv6Chain } from '../wire/ipv6-ext';
+import type { StackContext } from './context';
+import type { NetInterface } from './interface';
+import { fragmentIpv6 } from './ipv6-fragment';
+import { Ipv6Reassembler, type ExpiredIpv6Datagram } from './ipv6-reassembly';
+
+export interface Ipv6Arrival {
+  iface: NetInterface;
+  /** The whole IPv6 packet as received, for quoting in ICMPv6 errors. */
+  packet: Uint8Array;
+  chain: Ipv6Chain;
+}
+
+export interface Ipv6Protocol {
+  receive(ip: Ipv6Repr, payload: Uint8Array, arrival: Ipv6Arrival, now: number): void;
+}
+
+export interface Ipv6Send {
+  src?: Ipv6Address;
+  dst: Ipv6Address;
+  nextHeader: number;
+  hopLimit?: number;
+  payloadLen: number;
+  writePayload(buf: Uint8Array, offset: number, src: Ipv6Address): void;
+  /** Leave by this interface (link-local and multicast destinations need one). */
+  iface?: NetInterface;
+  /** Send to this MAC without Neighbor Discovery (ND's own messages). */
+  dstMac?: MacAddress;
+  /** Put a Hop-by-Hop Router Alert (RFC 2711) in front: MLD. */
+  routerAlert?: boolean;
+}
+
+export interface Ipv6Path {
+  iface: NetInterface;
+  nextHop: Ipv6Address;
+  src: Ipv6Address;
+}
+
+/** Where a received packet went wrong in a way the sender should hear about (RFC 4443 §3.4). */
+export type Ipv6ProblemReporter = (code: number, pointer: number, ip: Ipv6Repr, arrival: { iface: NetInterface; packet: Uint8Array }, now: number) => void;
+
+/**
+ * The IPv6 layer of a host (RFC 8200): validates received packets, walks their
+ * extension headers with the option action rules, reassembles fragments and hands the
+ * upper-layer payload to ICMPv6 (and later UDP/TCP); routes, frames and fragments sent
+ * packets. Routing is on-link (link-local, static prefixes, RA prefixes) or through the
+ * default router Router Advertisements chose.
+ */
+export class Ipv6Layer {
+  private readonly protocols = new Map<number, Ipv6Protocol>();
+  private readonly reassembler: Ipv6Reassembler;
+  private ident: number;
+  onParameterProblem: Ipv6ProblemReporter | undefined;
+  onReassemblyTimeout: ((expired: ExpiredIpv6Datagram, now: number) => void) | undefined;
+
+  constructor(private readonly interfaces: readonly NetInterface[], private readonly ctx: StackContext) {
+    this.reassembler = new Ipv6Reassembler(ctx.stats.ipv6);
+    this.ident = ctx.random.u32();
+  }
+
+  register(nextHeader: number, handler: Ipv6Protocol): void {
+    this.protocols.set(nextHeader, handler);
+  }
+
+  /** Whether `addr` is a usable address of this stack. */
+  isLocal(addr: Ipv6Address): boolean {
+    return addr.isLoopback || this.interfaces.some((i) => i.ipv6?.usableBinding(addr));
+  }
+
+  poll(now: number): void {
+    for (const e of this.reassembler.poll(now)) this.onReassemblyTimeout?.(e, now);
+  }
+
+  pollAt(): number | undefined {
+    return this.reassembler.pollAt();
+  }
+
+  receive(iface: NetInterface, bytes: Uint8Array, now: number): void {
+    const stats = this.ctx.stats.ipv6;
+    const pkt = Ipv6Packet.checked(bytes);
+    if (isDrop(pkt)) return stats.drop(pkt);
+    const ip = Ipv6Repr.parse(pkt);
+    if (isDrop(ip)) return stats.drop(ip);
+    // RFC 4291 §2.7: a multicast address is never a source.
+    if (ip.src.isMulticast) return stats.drop('bad-source');
+    if (!iface.isLoopback && (ip.src.isLoopback || ip.dst.isLoopback)) return stats.drop('martian-loopback');
+    if (!this.accepts(iface, ip.dst)) return stats.drop('not-for-us');
+    const packet = pkt.buffer.subarray(0, IPV6_HEADER_LEN + pkt.payloadLength);
+    let payload = pkt.payload;
+    let chain = walkIpv6Chain(ip.nextHeader, payload);
+    let whole = ip;
+    if (isChainError(chain)) {
+      stats.drop(chain.reason);
+      if (chain.icmp && !(chain.icmpOnlyIfUnicast && ip.dst.isMulticast)) this.onParameterProblem?.(chain.icmp.code, chain.icmp.pointer, ip, { iface, packet }, now);
+      return;
+    }
+    if (chain.fragment && !isAtomic(chain.fragment)) {
+      const f = chain.fragment;
+      const done = this.reassembler.add(ip, packet, f, payload.subarray(chain.upperOffset), payload.subarray(0, f.headerOffset), now);
+      if (!done) return;
+      if ('error' in done) {
+        stats.drop(done.error);
+        if (!ip.dst.isMulticast) this.onParameterProblem?.(done.icmp.code, done.icmp.pointer, ip, { iface, packet }, now);
+        return;
+      }
+      whole = done.ip;
+      payload = done.payload;
+      chain = walkIpv6Chain(whole.nextHeader, payload);
+      if (isChainError(chain)) return stats.drop(chain.reason);
+    }
+    stats.rx++;
+    const handler = this.protocols.get(chain.upperProtocol);
+    if (!handler) {
+      if (chain.upperProtocol === Ipv6NextHeader.NoNextHeader) return;
+      stats.drop('unknown-next-header');
+      const err = unknownNextHeaderError(chain);
+      if (err.icmp && !ip.dst.isMulticast) this.onParameterProblem?.(err.icmp.code, err.icmp.pointer, ip, { iface, packet }, now);
+      return;
+    }
+    handler.receive(whole, payload.subarray(chain.upperOffset), { iface, packet, chain }, now);
+  }
+
+  /** The interface, next hop and source for `dst`, or why there is none. */
+  route(dst: Ipv6Address, src: Ipv6Address | undefined, now: number, via?: NetInterface): Ipv6Path | DropReason {
+    const lo = this.interfaces.find((i) => i.isLoopback);
+    if (lo && (dst.isLoopback || this.isLocal(dst))) return { iface: lo, nextHop: dst, src: src ?? dst };
+    const candidates = via ? [via] : this.interfaces.filter((i) => i.ipv6);
+    if (dst.isMulticast || dst.isLinkLocal) {
+      const iface = candidates.find((i) => i.ipv6);
+      const chosen = src ?? iface?.ipv6?.sourceFor(dst, now);
+      if (!iface || !chosen) return 'no-route';
+      return { iface, nextHop: dst, src: chosen };
+    }
+    for (const iface of candidates) {
+      const host = iface.ipv6;
+      if (!host || (src && !host.usableBinding(src))) continue;
+      if (host.isOnLink(dst)) {
+        const chosen = src ?? host.sourceFor(dst, now);
+        if (chosen) return { iface, nextHop: dst, src: chosen };
+      }
+    }
+    for (const iface of candidates) {
+      const host = iface.ipv6;
+      if (!host || (src && !host.usableBinding(src))) continue;
+      // RFC 4861 §6.3.6: a router known to be reachable first.
+      const router = host.autoconf.selectRouter((r) => host.cache.lookup(r.toString())?.state === 'reachable');
+      const chosen = src ?? host.sourceFor(dst, now);
+      if (router && chosen) return { iface, nextHop: router, src: chosen };
+    }
+    return 'no-route';
+  }
+
+  send(req: Ipv6Send, now: number): DropReason | undefined {
+    const stats = this.ctx.stats.ipv6;
+    const path: Ipv6Path | DropReason =
+      req.src?.isUnspecified && req.iface ? { iface: req.iface, nextHop: req.dst, src: req.src } : this.route(req.dst, req.src, now, req.iface);
+    if (isDrop(path)) {
+      stats.drop(path);
+      return path;
+    }
+    const hbh = req.routerAlert ? hopByHopRouterAlert(req.nextHeader, 0) : undefined;
+    const extLen = hbh?.length ?? 0;
+    const ip = new Ipv6Repr({ src: path.src, dst: req.dst, nextHeader: hbh ? Ipv6NextHeader.HopByHop : req.nextHeader, payloadLen: extLen + req.payloadLen, hopLimit: req.hopLimit ?? 64 });
+    const offset = path.iface.linkHeaderLen;
+    stats.tx++;
+    if (IPV6_HEADER_LEN + extLen + req.payloadLen <= path.iface.mtu) {
+      const frame = new Uint8Array(offset + IPV6_HEADER_LEN + extLen + req.payloadLen);
+      ip.emit(frame, offset);
+      if (hbh) frame.set(hbh, offset + IPV6_HEADER_LEN);
+      req.writePayload(frame, offset + IPV6_HEADER_LEN + extLen, path.src);
+      path.iface.transmitIpv6(frame, path.nextHop, now, req.dstMac);
+      return undefined;
+    }
+    // RFC 8200 §5: the source fragments what does not fit the path MTU (at least 1280).
+    const data = new Uint8Array(req.payloadLen);
+    req.writePayload(data, 0, path.src);
+    this.ident = (this.ident + 1) >>> 0;
+    const frames = fragmentIpv6(ip, hbh ?? new Uint8Array(0), data, req.nextHeader, Math.max(1280, path.iface.mtu), offset, this.ident);
+    for (const f of frames) path.iface.transmitIpv6(f, path.nextHop, now, req.dstMac);
+    return undefined;
+  }
+
+  private accepts(iface: NetInterface, dst: Ipv6Address): boolean {
+    if (iface.isLoopback) return dst.isLoopback || this.isLocal(dst);
+    const host = iface.ipv6;
+    if (!host) return false;
+    // Tentative addresses too: Neighbor Discovery and DAD must see packets to them; ICMPv6 sorts them out.
+    return dst.isMulticast ? host.isMember(dst) : host.holds(dst);
+  }
+}

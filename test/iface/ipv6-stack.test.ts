@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { Icmpv6Repr, Icmpv6Type } from '../../lib/wire/icmpv6';
+import { MacAddress } from '../../lib/wire/address';
+import { emptyNdpOptions, ndpToIcmp, parseNdp } from '../../lib/wire/ndp';
+import { parseMldReport } from '../../lib/wire/mld';
+import { isDrop } from '../../lib/wire/drop';
+import { harness, PEER_MAC, STACK_MAC } from '../helpers/harness';
+import { icmpv6Frame, icmpv6Sent, ip6 } from '../helpers/frames6';
+
+// EUI-64 of 02:00:00:00:00:02 (RFC 4291 App. A: U/L flipped, ff:fe inserted).
+const LINK_LOCAL = ip6('fe80::ff:fe00:2');
+const PEER_LL = ip6('fe80::1');
+
+function v6(opts: Parameters<typeof harness>[0] = {}) {
+  return harness({ ipv4: [], ipv6: { dad: { transmits: 1 }, ...(opts.ipv6 || {}) }, ...opts, stack: { ...opts.stack } });
+}
+
+function ndp(p: { icmp: Icmpv6Repr }) {
+  const m = parseNdp(p.icmp);
+  if (isDrop(m)) throw new Error(m);
+  return m;
+}
+
+describe('IPv6 in the stack', () => {
+  it('forms its EUI-64 link-local address, joins its solicited-node group by MLDv2, probes it (DAD) and reports it ready', () => {
+    const h = v6();
+    h.advance(3_000);
+    const sent = icmpv6Sent(h.sent());
+    const dadNs = sent.filter((p) => p.icmp.type === Icmpv6Type.NeighborSolicit);
+    expect(dadNs).toHaveLength(1);
+    expect(dadNs[0].ip.src.isUnspecified).toBe(true);
+    expect(dadNs[0].ip.dst.equals(LINK_LOCAL.solicitedNode())).toBe(true);
+    expect(dadNs[0].ip.hopLimit).toBe(255);
+    const ns = ndp(dadNs[0]);
+    expect(ns.type === 'ns' && ns.target.equals(LINK_LOCAL)).toBe(true);
+    expect(ns.options.nonce).toBeDefined();
+    const reports = sent.filter((p) => p.icmp.type === Icmpv6Type.MldV2Report);
+    expect(reports.length).toBeGreaterThanOrEqual(1);
+    expect(reports[0].ip.dst.toString()).toBe('ff02::16');
+    expect(reports[0].ip.hopLimit).toBe(1);
+    expect(reports[0].headers).toEqual([0]);
+    const records = parseMldReport(reports[0].icmp);
+    expect(!isDrop(records) && records.map((r) => r.group.toString())).toEqual([LINK_LOCAL.solicitedNode().toString()]);
+    expect(h.events.filter((e) => e.type === 'ipv6-address-ready').map((e) => e.type === 'ipv6-address-ready' && e.address.toString())).toEqual([LINK_LOCAL.toString()]);
+    // Router solicitations follow (RFC 4861 §6.3.7).
+    expect(sent.some((p) => p.icmp.type === Icmpv6Type.RouterSolicit)).toBe(true);
+  });
+
+  it('answers a Neighbor Solicitation for its address with a solicited NA carrying its MAC, and then a ping', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.sent();
+    const ns = ndpToIcmp({ type: 'ns', target: LINK_LOCAL, options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC } });
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: LINK_LOCAL.solicitedNode(), icmp: ns, hopLimit: 255 }));
+    const [na] = icmpv6Sent(h.sent());
+    expect(na.eth.dst.equals(PEER_MAC)).toBe(true);
+    const m = ndp(na);
+    expect(m.type).toBe('na');
+    if (m.type !== 'na') return;
+    expect(m.solicited && m.override).toBe(true);
+    expect(m.options.targetLinkAddr?.equals(STACK_MAC)).toBe(true);
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, dstMac: STACK_MAC, src: PEER_LL, dst: LINK_LOCAL, icmp: Icmpv6Repr.echoRequest(5, 9, new Uint8Array([1, 2, 3])) }));
+    const [reply] = icmpv6Sent(h.sent());
+    expect(reply.icmp.type).toBe(Icmpv6Type.EchoReply);
+    expect(reply.ip.src.equals(LINK_LOCAL)).toBe(true);
+    expect([reply.icmp.ident, reply.icmp.seqNo]).toEqual([5, 9]);
+  });
+
+  it('drops ND messages whose hop limit is not 255', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.sent();
+    const ns = ndpToIcmp({ type: 'ns', target: LINK_LOCAL, options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC } });
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: LINK_LOCAL.solicitedNode(), icmp: ns, hopLimit: 64 }));
+    expect(icmpv6Sent(h.sent())).toEqual([]);
+    expect(h.stack.stats.icmpv6.dropped['nd-hop-limit']).toBe(1);
+  });
+
+  it('reports a duplicate when another node defends the tentative address, and never uses it', () => {
+    const h = v6({ ipv6: { addresses: ['fd00::2/64'] } });
+    h.advance(100);
+    const na = ndpToIcmp({ type: 'na', router: false, solicited: false, override: true, target: ip6('fd00::2'), options: { ...emptyNdpOptions(), targetLinkAddr: PEER_MAC } });
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: ip6('fd00::2'), dst: ip6('ff02::1'), icmp: na, hopLimit: 255 }));
+    h.advance(3_000);
+    const dup = h.events.filter((e) => e.type === 'ipv6-address-duplicate');
+    expect(dup.map((e) => e.type === 'ipv6-address-duplicate' && e.address.toString())).toEqual(['fd00::2']);
+    expect(h.events.filter((e) => e.type === 'ipv6-address-ready').map((e) => e.type === 'ipv6-address-ready' && e.address.toString())).toEqual([LINK_LOCAL.toString()]);
+  });
+
+  it('configures a SLAAC address and a default router from a Router Advertisement', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.sent();
+    const ra = ndpToIcmp({
+      type: 'ra', curHopLimit: 64, managed: false, other: false, preference: 'medium', routerLifetimeS: 1800, reachableTimeMs: 0, retransTimerMs: 0,
+      options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC, prefixes: [{ prefix: ip6('2001:db8:1::'), prefixLen: 64, onLink: true, autonomous: true, validLifetimeS: 3600, preferredLifetimeS: 1800 }] },
+    });
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: ip6('ff02::1'), icmp: ra, hopLimit: 255 }));
+    h.advance(3_000);
+    const ready = h.events.filter((e) => e.type === 'ipv6-address-ready').map((e) => e.type === 'ipv6-address-ready' && `${e.address} ${e.origin}`);
+    expect(ready).toEqual([`${LINK_LOCAL} link-local`, '2001:db8:1::ff:fe00:2 slaac']);
+    const path = h.stack.ipv6.route(ip6('2001:db8:99::1'), undefined, h.clock.now());
+    expect(!isDrop(path) && `${path.nextHop} ${path.src}`).toBe('fe80::1 2001:db8:1::ff:fe00:2');
+    const onLink = h.stack.ipv6.route(ip6('2001:db8:1::77'), undefined, h.clock.now());
+    expect(!isDrop(onLink) && onLink.nextHop.toString()).toBe('2001:db8:1::77');
+  });
+
+  it('pings ::1 and its own addresses through the loopback interface', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.sent();
+    h.stack.icmpv6.ping({ dst: ip6('::1'), ident: 1, seq: 1 }, h.clock.now());
+    h.stack.icmpv6.ping({ dst: LINK_LOCAL, ident: 1, seq: 2 }, h.clock.now());
+    h.advance(0);
+    expect(icmpv6Sent(h.sent())).toEqual([]);
+    expect(h.events.filter((e) => e.type === 'echo-reply').map((e) => e.type === 'echo-reply' && `${e.from} ${e.seq}`)).toEqual(['::1 1', `${LINK_LOCAL} 2`]);
+  });
+
+  it('can be turned off', () => {
+    const h = harness({ ipv4: [], ipv6: false });
+    h.advance(5_000);
+    expect(icmpv6Sent(h.sent())).toEqual([]);
+    expect(h.stack.interface('pipe0')!.ipv6).toBeUndefined();
+  });
+
+  it('answers pings to all-nodes from its link-local address', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.sent();
+    const ns = ndpToIcmp({ type: 'ns', target: LINK_LOCAL, options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC } });
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: LINK_LOCAL.solicitedNode(), icmp: ns, hopLimit: 255 }));
+    h.sent();
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, dstMac: MacAddress.fromIpv6Multicast(ip6('ff02::1')), src: PEER_LL, dst: ip6('ff02::1'), icmp: Icmpv6Repr.echoRequest(1, 1, new Uint8Array(4)) }));
+    const [reply] = icmpv6Sent(h.sent());
+    expect(reply?.ip.src.equals(LINK_LOCAL)).toBe(true);
+  });
+});
