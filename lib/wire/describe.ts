@@ -2,6 +2,7 @@ import { Ipv4Address, Ipv6Address } from './address';
 import { ArpOperation, ArpPacket, ArpRepr } from './arp';
 import { isDrop } from './drop';
 import { EtherType, EthernetFrame, EthernetRepr } from './ethernet';
+import { isAtomic, isChainError, walkIpv6Chain } from './ipv6-ext';
 import { Icmpv4Packet, Icmpv4Repr, Icmpv4Type } from './icmpv4';
 import { IpProtocol, Ipv4Packet, Ipv4Repr } from './ipv4';
 
@@ -95,7 +96,50 @@ function describeIpv6(buf: Uint8Array): string {
   const nextHeader = buf[6];
   const head = `IPv6 ${src} > ${dst} hlim ${buf[7]}`;
   if (40 + payloadLen > buf.length) return `${head} ${malformed('truncated')}`;
-  return `${head} ${describeUpperLayer(nextHeader, buf.subarray(40, 40 + payloadLen))}`;
+  const payload = buf.subarray(40, 40 + payloadLen);
+  const chain = walkIpv6Chain(nextHeader, payload);
+  if (isChainError(chain)) return `${head} ${malformed(chain.reason)}`;
+  const ext = chain.headers.map((h) => IPV6_EXT_NAMES[h] ?? `ext ${h}`);
+  if (chain.fragment && !isAtomic(chain.fragment)) {
+    const f = chain.fragment;
+    ext.push(`frag ${f.offset}${f.moreFragments ? ' MF' : ''} id ${f.ident}`);
+    if (f.offset !== 0) return `${head} ${ext.join(' ')} ${protocolName(chain.upperProtocol)} fragment len ${payload.length - chain.upperOffset}`;
+  }
+  const prefix = ext.length ? `${ext.join(' ')} ` : '';
+  return `${head} ${prefix}${describeUpperLayer(chain.upperProtocol, payload.subarray(chain.upperOffset))}`;
+}
+
+const IPV6_EXT_NAMES: Record<number, string> = { 0: 'HBH', 43: 'RH', 44: 'FRAG', 60: 'DSTOPT' };
+
+/** RFC 4443, RFC 4861, RFC 3810 message names, as tcpdump prints them. */
+const ICMPV6_NAMES: Record<number, string> = {
+  1: 'destination unreachable',
+  2: 'packet too big',
+  3: 'time exceeded',
+  4: 'parameter problem',
+  128: 'echo request',
+  129: 'echo reply',
+  130: 'multicast listener query',
+  131: 'multicast listener report v1',
+  132: 'multicast listener done',
+  133: 'router solicitation',
+  134: 'router advertisement',
+  135: 'neighbor solicitation',
+  136: 'neighbor advertisement',
+  137: 'redirect',
+  143: 'multicast listener report v2',
+};
+
+function describeIcmpv6(buf: Uint8Array): string {
+  if (buf.length < 4) return `ICMPv6 ${malformed('truncated')}`;
+  const type = buf[0];
+  const name = ICMPV6_NAMES[type] ?? `type ${type} code ${buf[1]}`;
+  let detail = '';
+  if ((type === 128 || type === 129) && buf.length >= 8) detail = ` id ${(buf[4] << 8) | buf[5]} seq ${(buf[6] << 8) | buf[7]}`;
+  else if (type === 135 && buf.length >= 24) detail = ` who-has ${Ipv6Address.fromBytes(buf, 8)}`;
+  else if (type === 136 && buf.length >= 24) detail = ` tgt is ${Ipv6Address.fromBytes(buf, 8)}`;
+  else if (type === 2 && buf.length >= 8) detail = ` mtu ${((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0}`;
+  return `ICMPv6 ${name}${detail} len ${buf.length}`;
 }
 
 function protocolName(protocol: number): string {
@@ -124,8 +168,7 @@ function describeUpperLayer(protocol: number, payload: Uint8Array): string {
     case IpProtocol.Udp:
       return describeUdp(payload);
     case IpProtocol.Icmpv6:
-      if (payload.length < 4) return `ICMPv6 ${malformed('truncated')}`;
-      return `ICMPv6 type ${payload[0]} code ${payload[1]} len ${payload.length}`;
+      return describeIcmpv6(payload);
     default:
       return `${protocolName(protocol)} len ${payload.length}`;
   }
