@@ -67,7 +67,7 @@ export async function runPing({ stack, driver }: RunningStack, p: PingSettings, 
     print(`${e.size + 8} bytes from ${e.from}: icmp_seq=${e.seq} ttl=${e.ttl} time=${rtt.toFixed(3)} ms`);
   });
   driver.on('echo-error', (e) => {
-    if (e.ident !== ident || !e.to.equals(p.destination)) return;
+    if (e.ident !== ident || e.to.toString() !== p.destination.toString()) return;
     errors++;
     print(`From ${e.reporter ?? 'this stack'} icmp_seq=${e.seq} ${e.kind.replace(/-/g, ' ')}`);
   });

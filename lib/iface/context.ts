@@ -16,7 +16,7 @@ export type StackEvent =
   | { type: 'ipv6-address-duplicate'; interface: string; address: Ipv6Address; prefixLen: number; origin: Ipv6Origin }
   | { type: 'ipv6-address-removed'; interface: string; address: Ipv6Address; prefixLen: number }
   | { type: 'echo-reply'; from: Ipv4Address | Ipv6Address; ident: number; seq: number; ttl: number; size: number }
-  | { type: 'echo-error'; to: Ipv4Address; ident: number; seq: number; kind: string; reporter: Ipv4Address | undefined };
+  | { type: 'echo-error'; to: Ipv4Address | Ipv6Address; ident: number; seq: number; kind: string; reporter: Ipv4Address | Ipv6Address | undefined };
 
 /** What every part of one stack shares: built once in `createStack`, never global. */
 export interface StackContext {

@@ -1,13 +1,16 @@
 import type { Ipv6Address } from '../wire/address';
 import { isDrop, type DropReason } from '../wire/drop';
 import { Icmpv6Packet, Icmpv6Repr, Icmpv6Type } from '../wire/icmpv6';
-import { Ipv6NextHeader, Ipv6Packet, type Ipv6Repr } from '../wire/ipv6';
+import { IPV6_HEADER_LEN, Ipv6NextHeader, Ipv6Packet, type Ipv6Repr } from '../wire/ipv6';
+import { isChainError, walkIpv6Chain } from '../wire/ipv6-ext';
 import { parseMldQuery } from '../wire/mld';
-import { parseNdp } from '../wire/ndp';
+import { parseNdp, type NdpMessage } from '../wire/ndp';
 import type { StackContext } from './context';
 import type { NetInterface } from './interface';
 import type { Ipv6Arrival, Ipv6Layer } from './ipv6';
 import { TokenBucket } from './token-bucket';
+
+const ERROR_KINDS: Record<number, string> = { 1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'param-problem' };
 
 const ND_TYPES = new Set<number>([Icmpv6Type.RouterSolicit, Icmpv6Type.RouterAdvert, Icmpv6Type.NeighborSolicit, Icmpv6Type.NeighborAdvert, Icmpv6Type.Redirect]);
 
@@ -73,6 +76,7 @@ export class Icmpv6 {
       if (ip.hopLimit !== 255) return stats.drop('nd-hop-limit');
       const msg = parseNdp(icmp);
       if (isDrop(msg)) return stats.drop(msg);
+      if (msg.type === 'redirect') return this.receiveRedirect(msg, ip, arrival.iface, now);
       return host?.receiveNdp(msg, ip.src, ip.dst, now);
     }
     if (icmp.type === Icmpv6Type.MldQuery) {
@@ -95,9 +99,51 @@ export class Icmpv6 {
       case Icmpv6Type.EchoReply:
         this.ctx.notify({ type: 'echo-reply', from: ip.src, ident: icmp.ident, seq: icmp.seqNo, ttl: ip.hopLimit, size: icmp.payload.length });
         return;
+      case Icmpv6Type.DestUnreachable:
+      case Icmpv6Type.PacketTooBig:
+      case Icmpv6Type.TimeExceeded:
+      case Icmpv6Type.ParamProblem:
+        return this.receiveError(ip, icmp, now);
       default:
         return;
     }
+  }
+
+  /** An error about one of our packets: parsed down to the quoted headers (RFC 4443 §2.4 (d)). */
+  private receiveError(ip: Ipv6Repr, icmp: Icmpv6Repr, now: number): void {
+    const stats = this.ctx.stats.icmpv6;
+    const quoted = Ipv6Packet.quoted(icmp.payload);
+    if (isDrop(quoted)) return stats.drop(`bad-quote-${quoted}`);
+    const original = { src: quoted.src, dst: quoted.dst };
+    // RFC 5927 §4: an error must be about a packet we could have sent.
+    if (!this.ipv6.isLocal(original.src)) return stats.drop('error-not-ours');
+    if (icmp.type === Icmpv6Type.PacketTooBig) this.ipv6.destinations.lowerPathMtu(original.dst, icmp.mtu, now);
+    const chain = walkIpv6Chain(quoted.nextHeader, quoted.buffer.subarray(IPV6_HEADER_LEN));
+    if (isChainError(chain)) return;
+    const upper = quoted.buffer.subarray(IPV6_HEADER_LEN + chain.upperOffset);
+    if (chain.upperProtocol === Ipv6NextHeader.Icmpv6 && upper.length >= 8 && upper[0] === Icmpv6Type.EchoRequest) {
+      this.ctx.notify({
+        type: 'echo-error',
+        to: original.dst,
+        ident: (upper[4] << 8) | upper[5],
+        seq: (upper[6] << 8) | upper[7],
+        kind: ERROR_KINDS[icmp.type] ?? 'unreachable',
+        reporter: ip.src,
+      });
+    }
+  }
+
+  /**
+   * RFC 4861 §8.1 and §8.3: a Redirect is believed only from the router we use for that
+   * destination, with a link-local source; it names a better first hop (the target).
+   */
+  private receiveRedirect(msg: Extract<NdpMessage, { type: 'redirect' }>, ip: Ipv6Repr, iface: NetInterface, now: number): void {
+    const stats = this.ctx.stats.icmpv6;
+    if (!ip.src.isLinkLocal) return stats.drop('redirect-not-link-local');
+    const current = this.ipv6.route(msg.destination, undefined, now);
+    if (isDrop(current) || current.iface !== iface || !current.nextHop.equals(ip.src)) return stats.drop('redirect-not-from-router');
+    this.ipv6.destinations.setRedirect(msg.destination, msg.target, iface, now);
+    if (msg.options.targetLinkAddr) iface.ipv6?.cache.learn(msg.target.toString(), msg.options.targetLinkAddr, now, true);
   }
 
   /**

@@ -5,6 +5,7 @@ import { hopByHopRouterAlert, isAtomic, isChainError, unknownNextHeaderError, wa
 import type { StackContext } from './context';
 import type { NetInterface } from './interface';
 import { fragmentIpv6 } from './ipv6-fragment';
+import { Ipv6DestinationCache } from './ipv6-destinations';
 import { Ipv6Reassembler, type ExpiredIpv6Datagram } from './ipv6-reassembly';
 
 export interface Ipv6Arrival {
@@ -52,6 +53,8 @@ export type Ipv6ProblemReporter = (code: number, pointer: number, ip: Ipv6Repr, 
 export class Ipv6Layer {
   private readonly protocols = new Map<number, Ipv6Protocol>();
   private readonly reassembler: Ipv6Reassembler;
+  /** Path MTUs (RFC 8201) and redirects (RFC 4861 §8) learned per destination. */
+  readonly destinations = new Ipv6DestinationCache();
   private ident: number;
   onParameterProblem: Ipv6ProblemReporter | undefined;
   onReassemblyTimeout: ((expired: ExpiredIpv6Datagram, now: number) => void) | undefined;
@@ -142,6 +145,12 @@ export class Ipv6Layer {
         if (chosen) return { iface, nextHop: dst, src: chosen };
       }
     }
+    // RFC 4861 §8.3: a Redirect names a better first hop for this destination.
+    const redirected = this.destinations.redirect(dst, now);
+    if (redirected && (!via || via === redirected.iface)) {
+      const chosen = src ?? redirected.iface.ipv6?.sourceFor(dst, now);
+      if (chosen) return { iface: redirected.iface, nextHop: redirected.nextHop, src: chosen };
+    }
     for (const iface of candidates) {
       const host = iface.ipv6;
       if (!host || (src && !host.usableBinding(src))) continue;
@@ -165,8 +174,10 @@ export class Ipv6Layer {
     const extLen = hbh?.length ?? 0;
     const ip = new Ipv6Repr({ src: path.src, dst: req.dst, nextHeader: hbh ? Ipv6NextHeader.HopByHop : req.nextHeader, payloadLen: extLen + req.payloadLen, hopLimit: req.hopLimit ?? 64 });
     const offset = path.iface.linkHeaderLen;
+    // The link MTU, lowered by a Router Advertisement's MTU option (RFC 4861 §6.3.4) and by Packet Too Big (RFC 8201).
+    const mtu = Math.min(path.iface.mtu, path.iface.ipv6?.autoconf.mtu ?? Infinity, this.destinations.pathMtu(req.dst, now) ?? Infinity);
     stats.tx++;
-    if (IPV6_HEADER_LEN + extLen + req.payloadLen <= path.iface.mtu) {
+    if (IPV6_HEADER_LEN + extLen + req.payloadLen <= mtu) {
       const frame = new Uint8Array(offset + IPV6_HEADER_LEN + extLen + req.payloadLen);
       ip.emit(frame, offset);
       if (hbh) frame.set(hbh, offset + IPV6_HEADER_LEN);
@@ -178,7 +189,7 @@ export class Ipv6Layer {
     const data = new Uint8Array(req.payloadLen);
     req.writePayload(data, 0, path.src);
     this.ident = (this.ident + 1) >>> 0;
-    const frames = fragmentIpv6(ip, hbh ?? new Uint8Array(0), data, req.nextHeader, Math.max(1280, path.iface.mtu), offset, this.ident);
+    const frames = fragmentIpv6(ip, hbh ?? new Uint8Array(0), data, req.nextHeader, Math.max(1280, mtu), offset, this.ident);
     for (const f of frames) path.iface.transmitIpv6(f, path.nextHop, now, req.dstMac);
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Icmpv6Repr, Icmpv6Type } from '../../lib/wire/icmpv6';
-import { MacAddress } from '../../lib/wire/address';
+import { MacAddress, type Ipv6Address } from '../../lib/wire/address';
+import { Ipv6Repr } from '../../lib/wire/ipv6';
 import { emptyNdpOptions, ndpToIcmp, parseNdp } from '../../lib/wire/ndp';
 import { parseMldReport } from '../../lib/wire/mld';
 import { isDrop } from '../../lib/wire/drop';
@@ -133,5 +134,67 @@ describe('IPv6 in the stack', () => {
     h.inject(icmpv6Frame({ srcMac: PEER_MAC, dstMac: MacAddress.fromIpv6Multicast(ip6('ff02::1')), src: PEER_LL, dst: ip6('ff02::1'), icmp: Icmpv6Repr.echoRequest(1, 1, new Uint8Array(4)) }));
     const [reply] = icmpv6Sent(h.sent());
     expect(reply?.ip.src.equals(LINK_LOCAL)).toBe(true);
+  });
+});
+
+describe('IPv6 destination cache: Packet Too Big and Redirect', () => {
+  /** A stack with a SLAAC address and fe80::1 as its router, the router's MAC known. */
+  function routed() {
+    const h = v6();
+    h.advance(3_000);
+    const ra = ndpToIcmp({
+      type: 'ra', curHopLimit: 64, managed: false, other: false, preference: 'medium', routerLifetimeS: 1800, reachableTimeMs: 0, retransTimerMs: 0,
+      options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC, prefixes: [{ prefix: ip6('2001:db8:1::'), prefixLen: 64, onLink: true, autonomous: true, validLifetimeS: 3600, preferredLifetimeS: 1800 }] },
+    });
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: ip6('ff02::1'), icmp: ra, hopLimit: 255 }));
+    h.advance(3_000);
+    h.sent();
+    return h;
+  }
+  const GLOBAL = ip6('2001:db8:1::ff:fe00:2');
+  const FAR = ip6('2001:db8:99::7');
+
+  /** The first 48 bytes of an echo request we sent to FAR, as a router would quote it. */
+  function quotedEcho(seq: number): Uint8Array {
+    const echo = Icmpv6Repr.echoRequest(3, seq, new Uint8Array(1400));
+    const p = new Uint8Array(40 + echo.bufferLen());
+    new Ipv6Repr({ src: GLOBAL, dst: FAR, nextHeader: 58, payloadLen: echo.bufferLen() }).emit(p, 0);
+    echo.emit(p, 40, GLOBAL, FAR);
+    return p.subarray(0, 1232);
+  }
+
+  it('lowers the path MTU on Packet Too Big, fragments to it, and reports the error for ping', () => {
+    const h = routed();
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, dstMac: STACK_MAC, src: PEER_LL, dst: GLOBAL, icmp: Icmpv6Repr.packetTooBig(1280, quotedEcho(1)) }));
+    expect(h.events.filter((e) => e.type === 'echo-error').map((e) => e.type === 'echo-error' && `${e.to} ${e.seq} ${e.kind}`)).toEqual([`${FAR} 1 packet-too-big`]);
+    expect(h.stack.ipv6.destinations.pathMtu(FAR, h.clock.now())).toBe(1280);
+    h.stack.icmpv6.ping({ dst: FAR, ident: 3, seq: 2, data: new Uint8Array(1400) }, h.clock.now());
+    h.advance(0);
+    const frames = h.sent();
+    expect(frames).toHaveLength(2);
+    expect(frames.every((f) => f.length - 14 <= 1280)).toBe(true);
+  });
+
+  it('never lowers the path MTU below 1280 (RFC 8201 §4)', () => {
+    const h = routed();
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, dstMac: STACK_MAC, src: PEER_LL, dst: GLOBAL, icmp: Icmpv6Repr.packetTooBig(600, quotedEcho(1)) }));
+    expect(h.stack.ipv6.destinations.pathMtu(FAR, h.clock.now())).toBe(1280);
+  });
+
+  it('follows a Redirect from its router to a better first hop, and ignores one from anyone else', () => {
+    const h = routed();
+    const better = ip6('fe80::99');
+    const betterMac = MacAddress.parse('02:00:00:00:00:99');
+    const redirect = (src: Ipv6Address) =>
+      icmpv6Frame({ srcMac: PEER_MAC, dstMac: STACK_MAC, src, dst: GLOBAL, hopLimit: 255, icmp: ndpToIcmp({ type: 'redirect', target: better, destination: FAR, options: { ...emptyNdpOptions(), targetLinkAddr: betterMac } }) });
+    h.inject(redirect(ip6('fe80::55')));
+    expect(h.stack.stats.icmpv6.dropped['redirect-not-from-router']).toBe(1);
+    h.inject(redirect(PEER_LL));
+    const path = h.stack.ipv6.route(FAR, undefined, h.clock.now());
+    expect(!isDrop(path) && path.nextHop.toString()).toBe('fe80::99');
+    h.stack.icmpv6.ping({ dst: FAR, ident: 1, seq: 1 }, h.clock.now());
+    h.advance(0);
+    const [echo] = icmpv6Sent(h.sent());
+    expect(echo.eth.dst.equals(betterMac)).toBe(true);
   });
 });
