@@ -74,9 +74,9 @@ export class Stack {
     this.interfaces = interfaces;
     this.ipv4 = new Ipv4Layer(interfaces, ctx, opts.reassembly);
     this.icmpv4 = new Icmpv4(this.ipv4, ctx, opts.icmpv4);
-    this.udp = new Udp(this.ipv4, this.icmpv4, ctx);
     this.ipv6 = new Ipv6Layer(interfaces, ctx);
     this.icmpv6 = new Icmpv6(this.ipv6, ctx);
+    this.udp = new Udp(this.ipv4, this.icmpv4, this.ipv6, this.icmpv6, ctx);
     const hooks: InterfaceHooks = {
       ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
       ipv6Input: (iface, packet, now) => this.ipv6.receive(iface, packet, now),

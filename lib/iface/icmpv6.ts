@@ -25,7 +25,7 @@ export class Icmpv6 {
   constructor(private readonly ipv6: Ipv6Layer, private readonly ctx: StackContext) {
     ipv6.register(Ipv6NextHeader.Icmpv6, { receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now) });
     ipv6.onParameterProblem = (code, pointer, ip, arrival, now) =>
-      this.sendError(Icmpv6Repr.paramProblem(code, pointer, arrival.packet), ip, arrival.iface, now);
+      this.sendErrorAbout(Icmpv6Repr.paramProblem(code, pointer, arrival.packet), ip, arrival.iface, now);
     ipv6.onReassemblyTimeout = (expired, now) => {
       if (!expired.firstFragment) return;
       const pkt = Ipv6Packet.quoted(expired.firstFragment);
@@ -151,7 +151,7 @@ export class Icmpv6 {
    * Packet Too Big and unrecognized options, which callers decide), or from an address
    * that is not one node's; rate-limited (§2.4 (f)).
    */
-  private sendError(icmp: Icmpv6Repr, about: Ipv6Repr, iface: NetInterface, now: number): void {
+  sendErrorAbout(icmp: Icmpv6Repr, about: Ipv6Repr, iface: NetInterface, now: number): void {
     this.sendErrorTo(icmp, about.src, about.dst, iface, now);
   }
 

@@ -1,4 +1,4 @@
-import type { Ipv4Address } from '../wire/address';
+import { Ipv4Address, type Ipv6Address } from '../wire/address';
 import { isDrop, type DropReason } from '../wire/drop';
 import { IpProtocol, type Ipv4Repr } from '../wire/ipv4';
 import { UdpPacket, UdpRepr, UDP_HEADER_LEN } from '../wire/udp';
@@ -7,10 +7,14 @@ import { UnreachableCode, type Icmpv4 } from '../iface/icmpv4';
 import type { NetInterface } from '../iface/interface';
 import type { Ipv4Arrival, Ipv4Layer } from '../iface/ipv4';
 import { Icmpv4Type } from '../wire/icmpv4';
+import { Icmpv6Repr } from '../wire/icmpv6';
+import { Ipv6NextHeader, type Ipv6Repr } from '../wire/ipv6';
+import type { Icmpv6 } from '../iface/icmpv6';
+import type { Ipv6Arrival, Ipv6Layer } from '../iface/ipv6';
 
 export interface UdpDatagram {
-  src: Ipv4Address;
-  dst: Ipv4Address;
+  src: Ipv4Address | Ipv6Address;
+  dst: Ipv4Address | Ipv6Address;
   srcPort: number;
   dstPort: number;
   /** A view on the received frame: copy it to keep it past the call. */
@@ -21,8 +25,8 @@ export interface UdpDatagram {
 export type UdpListener = (datagram: UdpDatagram, now: number) => void;
 
 export interface UdpSend {
-  src?: Ipv4Address;
-  dst: Ipv4Address;
+  src?: Ipv4Address | Ipv6Address;
+  dst: Ipv4Address | Ipv6Address;
   srcPort: number;
   dstPort: number;
   payload: Uint8Array;
@@ -32,15 +36,23 @@ export interface UdpSend {
 }
 
 /**
- * UDP (RFC 768) over IPv4: checksums verified and computed, datagrams demultiplexed
- * by destination port to the listeners the stack's own services and (later) sockets
- * register, ICMP port unreachable for the rest (RFC 1122 §4.1.3.1).
+ * UDP (RFC 768) over IPv4 and IPv6: checksums verified and computed (required over IPv6,
+ * RFC 8200 §8.1), datagrams demultiplexed by destination port to the listeners the
+ * stack's own services and (later) sockets register, ICMP port unreachable for the rest
+ * (RFC 1122 §4.1.3.1, RFC 4443 §3.1 code 4).
  */
 export class Udp {
   private readonly listeners = new Map<number, { listener: UdpListener; iface?: NetInterface }[]>();
 
-  constructor(private readonly ipv4: Ipv4Layer, private readonly icmpv4: Icmpv4, private readonly ctx: StackContext) {
+  constructor(
+    private readonly ipv4: Ipv4Layer,
+    private readonly icmpv4: Icmpv4,
+    private readonly ipv6: Ipv6Layer,
+    private readonly icmpv6: Icmpv6,
+    private readonly ctx: StackContext,
+  ) {
     ipv4.register(IpProtocol.Udp, { receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now) });
+    ipv6.register(Ipv6NextHeader.Udp, { receive: (ip, payload, arrival, now) => this.receive6(ip, payload, arrival, now) });
   }
 
   /** Delivers datagrams to `port` (on `iface` only, when given) to `listener`; returns the undo. */
@@ -56,10 +68,13 @@ export class Udp {
 
   send(req: UdpSend, now: number): DropReason | undefined {
     const udp = new UdpRepr({ srcPort: req.srcPort, dstPort: req.dstPort, payloadLen: req.payload.length });
+    if (!(req.dst instanceof Ipv4Address)) return this.send6(req, req.dst, udp, now);
+    const dst = req.dst;
+    if (req.src !== undefined && !(req.src instanceof Ipv4Address)) return 'bad-source';
     const dropped = this.ipv4.send(
       {
         src: req.src,
-        dst: req.dst,
+        dst,
         iface: req.iface,
         protocol: IpProtocol.Udp,
         ttl: req.ttl,
@@ -67,13 +82,52 @@ export class Udp {
         payloadLen: UDP_HEADER_LEN + req.payload.length,
         writePayload: (buf, off, src) => {
           buf.set(req.payload, off + UDP_HEADER_LEN);
-          udp.emit(buf, off, { src, dst: req.dst });
+          udp.emit(buf, off, { src, dst });
         },
       },
       now,
     );
     if (dropped === undefined) this.ctx.stats.udp.tx++;
     return dropped;
+  }
+
+  private send6(req: UdpSend, dst: Ipv6Address, udp: UdpRepr, now: number): DropReason | undefined {
+    if (req.src instanceof Ipv4Address) return 'bad-source';
+    const dropped = this.ipv6.send(
+      {
+        src: req.src,
+        dst,
+        iface: req.iface,
+        nextHeader: Ipv6NextHeader.Udp,
+        hopLimit: req.ttl,
+        payloadLen: UDP_HEADER_LEN + req.payload.length,
+        writePayload: (buf, off, src) => {
+          buf.set(req.payload, off + UDP_HEADER_LEN);
+          udp.emit(buf, off, { src, dst });
+        },
+      },
+      now,
+    );
+    if (dropped === undefined) this.ctx.stats.udp.tx++;
+    return dropped;
+  }
+
+  private receive6(ip: Ipv6Repr, payload: Uint8Array, arrival: Ipv6Arrival, now: number): void {
+    const stats = this.ctx.stats.udp;
+    const pkt = UdpPacket.checked(payload);
+    if (isDrop(pkt)) return stats.drop(pkt);
+    const udp = UdpRepr.parse(pkt, { src: ip.src, dst: ip.dst });
+    if (isDrop(udp)) return stats.drop(udp);
+    const entries = (this.listeners.get(udp.dstPort) ?? []).filter((e) => !e.iface || e.iface === arrival.iface);
+    if (entries.length === 0) {
+      stats.drop('port-unreachable');
+      // RFC 4443 §3.1: code 4, port unreachable; never for a multicast destination (§2.4 (e)).
+      if (!ip.dst.isMulticast) this.icmpv6.sendErrorAbout(Icmpv6Repr.destUnreachable(4, arrival.packet), ip, arrival.iface, now);
+      return;
+    }
+    stats.rx++;
+    const datagram: UdpDatagram = { src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: pkt.payload, iface: arrival.iface };
+    for (const e of entries) e.listener(datagram, now);
   }
 
   private receive(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void {
