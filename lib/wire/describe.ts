@@ -99,17 +99,17 @@ function describeIpv6(buf: Uint8Array): string {
   const payload = buf.subarray(40, 40 + payloadLen);
   const chain = walkIpv6Chain(nextHeader, payload);
   if (isChainError(chain)) return `${head} ${malformed(chain.reason)}`;
-  const ext = chain.headers.map((h) => IPV6_EXT_NAMES[h] ?? `ext ${h}`);
-  if (chain.fragment && !isAtomic(chain.fragment)) {
-    const f = chain.fragment;
+  const ext = chain.headers.filter((h) => h !== 44).map((h) => IPV6_EXT_NAMES[h] ?? `ext ${h}`);
+  const f = chain.fragment;
+  if (f) {
     ext.push(`frag ${f.offset}${f.moreFragments ? ' MF' : ''} id ${f.ident}`);
-    if (f.offset !== 0) return `${head} ${ext.join(' ')} ${protocolName(chain.upperProtocol)} fragment len ${payload.length - chain.upperOffset}`;
+    if (!isAtomic(f) && f.offset !== 0) return `${head} ${ext.join(' ')} ${protocolName(chain.upperProtocol)} fragment len ${payload.length - chain.upperOffset}`;
   }
   const prefix = ext.length ? `${ext.join(' ')} ` : '';
   return `${head} ${prefix}${describeUpperLayer(chain.upperProtocol, payload.subarray(chain.upperOffset))}`;
 }
 
-const IPV6_EXT_NAMES: Record<number, string> = { 0: 'HBH', 43: 'RH', 44: 'FRAG', 60: 'DSTOPT' };
+const IPV6_EXT_NAMES: Record<number, string> = { 0: 'HBH', 43: 'RH', 60: 'DSTOPT' };
 
 /** RFC 4443, RFC 4861, RFC 3810 message names, as tcpdump prints them. */
 const ICMPV6_NAMES: Record<number, string> = {
