@@ -155,9 +155,8 @@ export class Stack {
 
   pollAt(): number | undefined {
     let next = this.ipv4.pollAt();
-    for (const at of [this.ipv6.pollAt(), ...this.interfaces.map((i) => i.ipv6?.pollAt())]) {
-      if (at !== undefined && (next === undefined || at < next)) next = at;
-    }
+    const ipv6At = this.ipv6.pollAt();
+    if (ipv6At !== undefined && (next === undefined || ipv6At < next)) next = ipv6At;
     for (const dhcp of this.dhcp4.values()) {
       const at = dhcp.pollAt();
       if (at !== undefined && (next === undefined || at < next)) next = at;
@@ -167,6 +166,8 @@ export class Stack {
       if (at !== undefined && (next === undefined || at < next)) next = at;
       const deviceAt = iface.device.pollAt?.();
       if (deviceAt !== undefined && (next === undefined || deviceAt < next)) next = deviceAt;
+      const hostAt = iface.ipv6?.pollAt();
+      if (hostAt !== undefined && (next === undefined || hostAt < next)) next = hostAt;
     }
     return next;
   }
