@@ -13,7 +13,8 @@ const STACK_USAGE = `  --tap <name>           attach to (or create) the TAP devi
                          lease is probed for conflicts before use and released on exit
   --ipv6 <addr>/<len>    a static IPv6 address (probed with DAD first); repeat for more.
                          A link-local address is always formed (EUI-64) on a TAP
-  --slaac                also form addresses from Router Advertisements (RFC 4862)
+  --slaac                follow Router Advertisements: SLAAC addresses (RFC 4862) and,
+                         when they set M or O, DHCPv6 (RFC 8415)
   --no-ipv6              no IPv6 at all
   --gateway <addr>       the default gateway (on a configured subnet)
   --mtu <n>              the IP MTU (68-65535) to set on the device
@@ -133,7 +134,9 @@ export async function main(argv: string[]): Promise<number> {
   });
   driver.on('ipv6-address-ready', (e) => out(`ipv6 ${e.address}/${e.prefixLen} ready (${e.origin})`));
   driver.on('ipv6-address-duplicate', (e) => out(`ipv6 ${e.address}/${e.prefixLen} duplicate, not used`));
-  driver.on('ipv6-address-removed', (e) => out(`ipv6 ${e.address}/${e.prefixLen} expired`));
+  driver.on('ipv6-address-removed', (e) => out(`ipv6 ${e.address}/${e.prefixLen} removed`));
+  driver.on('dhcp6-bound', (e) => out(`dhcp6 lease ${e.address}/128, ${e.dnsServers.length ? `dns ${e.dnsServers.join(',')}, ` : ''}valid ${e.validS} s`));
+  driver.on('dhcp6-unbound', (e) => out(`dhcp6 lease ${e.address}/128 ended (${e.reason})`));
   driver.on('dhcp-unbound', (e) => out(`dhcp lease ${e.address} ended (${e.reason})`));
   return new Promise((resolve) => {
     let done = false;

@@ -13,6 +13,8 @@ export interface DriverEvents {
   'ipv6-address-ready': (e: EventOf<'ipv6-address-ready'>) => void;
   'ipv6-address-duplicate': (e: EventOf<'ipv6-address-duplicate'>) => void;
   'ipv6-address-removed': (e: EventOf<'ipv6-address-removed'>) => void;
+  'dhcp6-bound': (e: EventOf<'dhcp6-bound'>) => void;
+  'dhcp6-unbound': (e: EventOf<'dhcp6-unbound'>) => void;
   'echo-reply': (e: EventOf<'echo-reply'>) => void;
   'echo-error': (e: EventOf<'echo-error'>) => void;
   /** A device failed (deleted under the stack): the driver has stopped. */

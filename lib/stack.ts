@@ -9,6 +9,7 @@ import type { DadConfig } from './iface/ipv6-dad';
 import type { AcdConfig } from './iface/acd';
 import type { StackContext, StackEvent } from './iface/context';
 import { Dhcp4Service } from './iface/dhcp4';
+import { Dhcp6Service } from './iface/dhcp6';
 import type { Dhcp4ClientConfig } from './iface/dhcp4-client';
 import { Icmpv4, type Icmpv4Options } from './iface/icmpv4';
 import { Udp } from './socket/udp';
@@ -63,6 +64,8 @@ export class Stack {
   readonly icmpv6: Icmpv6;
   /** The DHCP clients, by interface name. */
   readonly dhcp4 = new Map<string, Dhcp4Service>();
+  /** The DHCPv6 clients, by interface name: they start when a Router Advertisement sets M or O. */
+  readonly dhcp6 = new Map<string, Dhcp6Service>();
   private events: StackEvent[] = [];
   /** The time of the poll in progress, for machinery whose callbacks carry no time. */
   private lastNow = 0;
@@ -101,7 +104,12 @@ export class Stack {
       interfaces.push(iface);
       // The default route through the gateway; used while the gateway is on a connected prefix.
       if (iface.gateway) this.ipv4.routes.add({ destination: '0.0.0.0/0', iface, gateway: iface.gateway, origin: 'static' });
-      if (iface.arp && o.ipv6 !== false) iface.ipv6 = this.ipv6Host(iface, ctx, o.ipv6 ?? {});
+      if (iface.arp && o.ipv6 !== false) {
+        const host = this.ipv6Host(iface, ctx, o.ipv6 ?? {});
+        iface.ipv6 = host;
+        // RFC 4862 §5.5 / RFC 8415: with SLAAC on, the RA's M and O flags also start DHCPv6.
+        if (o.ipv6?.slaac ?? true) this.dhcp6.set(iface.name, new Dhcp6Service(iface, host, this.udp, ctx));
+      }
       if (o.dhcp) {
         if (!iface.arp) throw new TypeError(`DHCP needs an Ethernet interface; ${iface.name} is not`);
         this.dhcp4.set(iface.name, new Dhcp4Service(iface, this.ipv4, this.udp, ctx, o.dhcp === true ? undefined : o.dhcp));
@@ -148,6 +156,7 @@ export class Stack {
     for (const iface of this.interfaces) iface.poll(now);
     this.ipv4.poll(now);
     for (const dhcp of this.dhcp4.values()) dhcp.poll(now);
+    for (const dhcp of this.dhcp6.values()) dhcp.poll(now);
     for (const iface of this.interfaces) iface.ipv6?.poll(now);
     this.ipv6.poll(now);
     for (const iface of this.interfaces) iface.device.flush();
@@ -158,6 +167,10 @@ export class Stack {
     const ipv6At = this.ipv6.pollAt();
     if (ipv6At !== undefined && (next === undefined || ipv6At < next)) next = ipv6At;
     for (const dhcp of this.dhcp4.values()) {
+      const at = dhcp.pollAt();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    for (const dhcp of this.dhcp6.values()) {
       const at = dhcp.pollAt();
       if (at !== undefined && (next === undefined || at < next)) next = at;
     }
@@ -182,6 +195,7 @@ export class Stack {
   /** A clean goodbye before the devices close: DHCP leases are released (RFC 2131 §4.4.6). */
   shutdown(now: number): void {
     for (const dhcp of this.dhcp4.values()) dhcp.release(now);
+    for (const dhcp of this.dhcp6.values()) dhcp.release(now);
   }
 
   close(): void {

@@ -15,6 +15,8 @@ export type StackEvent =
   | { type: 'ipv6-address-ready'; interface: string; address: Ipv6Address; prefixLen: number; origin: Ipv6Origin }
   | { type: 'ipv6-address-duplicate'; interface: string; address: Ipv6Address; prefixLen: number; origin: Ipv6Origin }
   | { type: 'ipv6-address-removed'; interface: string; address: Ipv6Address; prefixLen: number }
+  | { type: 'dhcp6-bound'; interface: string; address: Ipv6Address; validS: number; dnsServers: Ipv6Address[] }
+  | { type: 'dhcp6-unbound'; interface: string; address: Ipv6Address; reason: 'expired' | 'released' | 'declined' | 'nak' }
   | { type: 'echo-reply'; from: Ipv4Address | Ipv6Address; ident: number; seq: number; ttl: number; size: number }
   | { type: 'echo-error'; to: Ipv4Address | Ipv6Address; ident: number; seq: number; kind: string; reporter: Ipv4Address | Ipv6Address | undefined };
 

@@ -11,7 +11,7 @@ import { MldHost } from './mld';
 import { DEFAULT_NEIGHBOR_CONFIG, NeighborCache } from './neighbor-cache';
 
 /** Where an IPv6 address came from. */
-export type Ipv6Origin = 'link-local' | 'static' | 'slaac';
+export type Ipv6Origin = 'link-local' | 'static' | 'slaac' | 'dhcp';
 
 export interface Ipv6Binding {
   readonly address: Ipv6Address;
@@ -20,6 +20,8 @@ export interface Ipv6Binding {
   readonly dad: DadClaim;
   preferredUntil: number;
   validUntil: number;
+  /** Told when DAD finds the address in use (a DHCPv6 lease declines it). */
+  readonly onDuplicate?: (now: number) => void;
 }
 
 export interface Ipv6HostOptions {
@@ -65,6 +67,8 @@ const key = (a: Ipv6Address) => a.toString();
  */
 export class Ipv6Host implements DadSink, AutoconfHost {
   private bindingList: Ipv6Binding[] = [];
+  /** Told the M and O flags of every valid Router Advertisement (DHCPv6 follows them). */
+  onRouterFlags: ((managed: boolean, other: boolean, now: number) => void) | undefined;
   readonly cache: NeighborCache<string, Uint8Array>;
   readonly mld: MldHost;
   readonly autoconf: Ipv6Autoconf;
@@ -183,7 +187,10 @@ export class Ipv6Host implements DadSink, AutoconfHost {
         if (!src.isLinkLocal) return this.ctx.stats.icmpv6.drop('ra-not-link-local');
         if (msg.options.sourceLinkAddr) this.cache.learn(key(src), msg.options.sourceLinkAddr, now, true);
         this.rsAt = undefined;
-        return this.autoconf.onRouterAdvert(src, msg as RouterAdvert, now);
+        this.autoconf.onRouterAdvert(src, msg as RouterAdvert, now);
+        // RFC 4861 §4.2: M asks for DHCPv6 addresses, O for other configuration.
+        this.onRouterFlags?.(msg.managed, msg.other, now);
+        return;
       default:
         // Router Solicitations are for routers; Redirect is not honoured yet.
         return;
@@ -242,6 +249,8 @@ export class Ipv6Host implements DadSink, AutoconfHost {
     this.ctx.stats.icmpv6.drop(`dad-duplicate-${how}`);
     this.ctx.notify({ type: 'ipv6-address-duplicate', interface: this.link.name, address, prefixLen: b.prefixLen, origin: b.origin });
     this.leaveSolicitedNode(address, now);
+    b.onDuplicate?.(now);
+    if (b.origin === 'dhcp') this.bindingList = this.bindingList.filter((x) => x !== b);
     if (b.origin === 'slaac') {
       this.bindingList = this.bindingList.filter((x) => x !== b);
       this.dadCounter++;
@@ -249,9 +258,15 @@ export class Ipv6Host implements DadSink, AutoconfHost {
     }
   }
 
-  private addBinding(address: Ipv6Address, prefixLen: number, origin: Ipv6Origin, preferredUntil: number, validUntil: number): void {
+  /** Adds an address from another source (DHCPv6), probed by DAD; or refreshes its lifetimes. */
+  configure(address: Ipv6Address, prefixLen: number, origin: Ipv6Origin, preferredUntil: number, validUntil: number, onDuplicate?: (now: number) => void): void {
+    if (this.holds(address)) return this.updateAddress(address, preferredUntil, validUntil);
+    this.addBinding(address, prefixLen, origin, preferredUntil, validUntil, onDuplicate);
+  }
+
+  private addBinding(address: Ipv6Address, prefixLen: number, origin: Ipv6Origin, preferredUntil: number, validUntil: number, onDuplicate?: (now: number) => void): void {
     const dad = new DadClaim(address, this.dadConfig, this.ctx.random, this);
-    this.bindingList = [...this.bindingList, { address, prefixLen, origin, dad, preferredUntil, validUntil }];
+    this.bindingList = [...this.bindingList, { address, prefixLen, origin, dad, preferredUntil, validUntil, onDuplicate }];
     // RFC 4862 §5.4.2: join the solicited-node group before probing.
     const group = address.solicitedNode();
     this.mld.join(group, `${MLD_OWNER}:${key(address)}`, 0);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Icmpv6Repr, Icmpv6Type } from '../../lib/wire/icmpv6';
 import { MacAddress, type Ipv6Address } from '../../lib/wire/address';
-import { Ipv6Repr } from '../../lib/wire/ipv6';
+import { Ipv6Packet, Ipv6Repr } from '../../lib/wire/ipv6';
+import { UdpPacket } from '../../lib/wire/udp';
+import { Dhcp6Repr } from '../../lib/wire/dhcp6';
 import { emptyNdpOptions, ndpToIcmp, parseNdp } from '../../lib/wire/ndp';
 import { parseMldReport } from '../../lib/wire/mld';
 import { isDrop } from '../../lib/wire/drop';
@@ -196,5 +198,45 @@ describe('IPv6 destination cache: Packet Too Big and Redirect', () => {
     h.advance(0);
     const [echo] = icmpv6Sent(h.sent());
     expect(echo.eth.dst.equals(betterMac)).toBe(true);
+  });
+});
+
+describe('DHCPv6 follows the Router Advertisement flags', () => {
+  function udpTo547(frames: Uint8Array[]): { src: string; dst: string; type: number }[] {
+    const out: { src: string; dst: string; type: number }[] = [];
+    for (const f of frames) {
+      if (f.length < 14 + 48 || f[12] !== 0x86 || f[13] !== 0xdd || f[14 + 6] !== 17) continue;
+      const ipPkt = Ipv6Packet.checked(f.subarray(14)) as Ipv6Packet;
+      const udp = UdpPacket.checked(ipPkt.payload) as UdpPacket;
+      if (udp.dstPort !== 547) continue;
+      const msg = Dhcp6Repr.parse(udp.payload);
+      if (isDrop(msg)) throw new Error(msg);
+      out.push({ src: ipPkt.src.toString(), dst: ipPkt.dst.toString(), type: msg.messageType });
+    }
+    return out;
+  }
+
+  function raWith(managed: boolean, other: boolean) {
+    return ndpToIcmp({ type: 'ra', curHopLimit: 64, managed, other, preference: 'medium', routerLifetimeS: 1800, reachableTimeMs: 0, retransTimerMs: 0, options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC } });
+  }
+
+  it('solicits from the link-local address to ff02::1:2 when M is set', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.sent();
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: ip6('ff02::1'), icmp: raWith(true, false), hopLimit: 255 }));
+    h.advance(1_200);
+    expect(udpTo547(h.sent())).toEqual([{ src: LINK_LOCAL.toString(), dst: 'ff02::1:2', type: 1 }]);
+  });
+
+  it('asks only for other configuration when O is set without M, and stays quiet with neither', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: ip6('ff02::1'), icmp: raWith(false, false), hopLimit: 255 }));
+    h.advance(2_000);
+    expect(udpTo547(h.sent())).toEqual([]);
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: ip6('ff02::1'), icmp: raWith(false, true), hopLimit: 255 }));
+    h.advance(1_200);
+    expect(udpTo547(h.sent()).map((m) => m.type)).toEqual([11]);
   });
 });
