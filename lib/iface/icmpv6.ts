@@ -158,9 +158,21 @@ export class Icmpv6 {
   private sendErrorTo(icmp: Icmpv6Repr, to: Ipv6Address, from: Ipv6Address, iface: NetInterface, now: number): void {
     const stats = this.ctx.stats.icmpv6;
     if (to.isUnspecified || to.isMulticast) return stats.drop('no-error-bad-source');
+    // RFC 4443 §2.4 (e.1): never an error about an ICMPv6 error message.
+    if (isAboutIcmpv6Error(icmp.payload)) return stats.drop('no-error-about-error');
     if (!this.errorBudget.take(now)) return stats.drop('error-rate-limited');
     const src = this.ipv6.isLocal(from) ? from : undefined;
     const dropped = this.send(icmp, to, now, { src, iface: to.isLinkLocal ? iface : undefined });
     if (dropped === undefined) stats.tx++;
   }
+}
+
+/** Whether an invoking packet (as quoted) carries an ICMPv6 error message, or one too short to tell. */
+function isAboutIcmpv6Error(invoking: Uint8Array): boolean {
+  const pkt = Ipv6Packet.quoted(invoking);
+  if (isDrop(pkt)) return false;
+  const chain = walkIpv6Chain(pkt.nextHeader, pkt.buffer.subarray(IPV6_HEADER_LEN));
+  if (isChainError(chain) || chain.upperProtocol !== Ipv6NextHeader.Icmpv6) return false;
+  const at = IPV6_HEADER_LEN + chain.upperOffset;
+  return at >= invoking.length || invoking[at] < 128;
 }

@@ -240,3 +240,35 @@ describe('DHCPv6 follows the Router Advertisement flags', () => {
     expect(udpTo547(h.sent()).map((m) => m.type)).toEqual([11]);
   });
 });
+
+describe('ICMPv6 errors sent (RFC 4443 §2.4)', () => {
+  it('answers an unknown next header with Parameter Problem code 1, but never an ICMPv6 error with an error', () => {
+    const h = v6();
+    h.advance(3_000);
+    const ns = ndpToIcmp({ type: 'ns', target: LINK_LOCAL, options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC } });
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER_LL, dst: LINK_LOCAL.solicitedNode(), icmp: ns, hopLimit: 255 }));
+    h.sent();
+    // A packet with next header 253 (experimental): nothing takes it.
+    const ip = new Ipv6Repr({ src: PEER_LL, dst: LINK_LOCAL, nextHeader: 253, payloadLen: 8 });
+    const frame = new Uint8Array(14 + 48);
+    STACK_MAC.writeTo(frame, 0);
+    PEER_MAC.writeTo(frame, 6);
+    frame[12] = 0x86;
+    frame[13] = 0xdd;
+    ip.emit(frame, 14);
+    h.inject(frame);
+    const [err] = icmpv6Sent(h.sent());
+    expect([err.icmp.type, err.icmp.code, err.icmp.pointer]).toEqual([4, 1, 6]);
+    // An ICMPv6 error whose own destination unreachable quote is malformed: no error back.
+    const bad = Icmpv6Repr.destUnreachable(4, new Uint8Array(8));
+    h.stack.icmpv6.sendErrorAbout(Icmpv6Repr.paramProblem(0, 40, (() => {
+      const p = new Uint8Array(40 + bad.bufferLen());
+      new Ipv6Repr({ src: PEER_LL, dst: LINK_LOCAL, nextHeader: 58, payloadLen: bad.bufferLen() }).emit(p, 0);
+      bad.emit(p, 40, PEER_LL, LINK_LOCAL);
+      return p;
+    })()), new Ipv6Repr({ src: PEER_LL, dst: LINK_LOCAL, nextHeader: 58, payloadLen: 8 }), h.stack.interface('pipe0')!, h.clock.now());
+    h.advance(0);
+    expect(icmpv6Sent(h.sent())).toEqual([]);
+    expect(h.stack.stats.icmpv6.dropped['no-error-about-error']).toBe(1);
+  });
+});
