@@ -6,6 +6,7 @@ import type { StackContext } from './context';
 import type { NetInterface } from './interface';
 import { fragmentIpv6 } from './ipv6-fragment';
 import { Ipv6DestinationCache } from './ipv6-destinations';
+import { Ipv6RoutingTable } from './ipv6-routes';
 import { Ipv6Reassembler, type ExpiredIpv6Datagram } from './ipv6-reassembly';
 
 export interface Ipv6Arrival {
@@ -55,6 +56,8 @@ export class Ipv6Layer {
   private readonly reassembler: Ipv6Reassembler;
   /** Path MTUs (RFC 8201) and redirects (RFC 4861 §8) learned per destination. */
   readonly destinations = new Ipv6DestinationCache();
+  /** Static routes, consulted after on-link prefixes and before the default router. */
+  readonly routes = new Ipv6RoutingTable();
   private ident: number;
   onParameterProblem: Ipv6ProblemReporter | undefined;
   onReassemblyTimeout: ((expired: ExpiredIpv6Datagram, now: number) => void) | undefined;
@@ -144,6 +147,11 @@ export class Ipv6Layer {
         const chosen = src ?? host.sourceFor(dst, now);
         if (chosen) return { iface, nextHop: dst, src: chosen };
       }
+    }
+    const route = this.routes.lookup(dst, (r) => (!via || r.iface === via) && (!src || r.iface.ipv6?.usableBinding(src) !== undefined));
+    if (route) {
+      const chosen = src ?? route.iface.ipv6?.sourceFor(dst, now);
+      if (chosen) return { iface: route.iface, nextHop: route.gateway ?? dst, src: chosen };
     }
     // RFC 4861 §8.3: a Redirect names a better first hop for this destination.
     const redirected = this.destinations.redirect(dst, now);

@@ -272,3 +272,21 @@ describe('ICMPv6 errors sent (RFC 4443 §2.4)', () => {
     expect(h.stack.stats.icmpv6.dropped['no-error-about-error']).toBe(1);
   });
 });
+
+describe('IPv6 static routes', () => {
+  it('sends through a static route\'s gateway, longest prefix first, ahead of the default router', () => {
+    const h = v6({ ipv6: { addresses: ['fd00:1::2/64'] } });
+    h.advance(3_000);
+    const iface = h.stack.interface('pipe0')!;
+    h.stack.ipv6.routes.add({ prefix: ip6('fd00:9::'), prefixLen: 32, iface, gateway: ip6('fe80::a') });
+    h.stack.ipv6.routes.add({ prefix: ip6('fd00:9:1::'), prefixLen: 48, iface, gateway: ip6('fe80::b') });
+    const via = (dst: string) => {
+      const p = h.stack.ipv6.route(ip6(dst), undefined, h.clock.now());
+      return isDrop(p) ? p : `${p.nextHop} ${p.src}`;
+    };
+    expect(via('fd00:9:1::5')).toBe('fe80::b fd00:1::2');
+    expect(via('fd00:9:2::5')).toBe('fe80::a fd00:1::2');
+    expect(via('fd00:1::77')).toBe('fd00:1::77 fd00:1::2');
+    expect(via('2001:db8::1')).toBe('no-route');
+  });
+});
