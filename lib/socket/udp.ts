@@ -1,7 +1,7 @@
 import { Ipv4Address, type Ipv6Address } from '../wire/address';
 import { isDrop, type DropReason } from '../wire/drop';
 import { IpProtocol, type Ipv4Repr } from '../wire/ipv4';
-import { UdpPacket, UdpRepr, UDP_HEADER_LEN } from '../wire/udp';
+import { UdpPacket, UdpRepr, UDP_HEADER_LEN, type UdpPseudoHeader } from '../wire/udp';
 import type { StackContext } from '../iface/context';
 import { UnreachableCode, type Icmpv4 } from '../iface/icmpv4';
 import type { NetInterface } from '../iface/interface';
@@ -68,82 +68,54 @@ export class Udp {
 
   send(req: UdpSend, now: number): DropReason | undefined {
     const udp = new UdpRepr({ srcPort: req.srcPort, dstPort: req.dstPort, payloadLen: req.payload.length });
-    if (!(req.dst instanceof Ipv4Address)) return this.send6(req, req.dst, udp, now);
-    const dst = req.dst;
-    if (req.src !== undefined && !(req.src instanceof Ipv4Address)) return 'bad-source';
-    const dropped = this.ipv4.send(
-      {
-        src: req.src,
-        dst,
-        iface: req.iface,
-        protocol: IpProtocol.Udp,
-        ttl: req.ttl,
-        dontFragment: false,
-        payloadLen: UDP_HEADER_LEN + req.payload.length,
-        writePayload: (buf, off, src) => {
-          buf.set(req.payload, off + UDP_HEADER_LEN);
-          udp.emit(buf, off, { src, dst });
-        },
-      },
-      now,
-    );
+    const payloadLen = UDP_HEADER_LEN + req.payload.length;
+    let dropped: DropReason | undefined;
+    if (req.dst instanceof Ipv4Address) {
+      const dst = req.dst;
+      if (req.src !== undefined && !(req.src instanceof Ipv4Address)) return 'bad-source';
+      const writePayload = (buf: Uint8Array, off: number, src: Ipv4Address) => this.write(buf, off, udp, req.payload, { src, dst });
+      dropped = this.ipv4.send({ src: req.src, dst, iface: req.iface, protocol: IpProtocol.Udp, ttl: req.ttl, dontFragment: false, payloadLen, writePayload }, now);
+    } else {
+      const dst = req.dst;
+      if (req.src instanceof Ipv4Address) return 'bad-source';
+      const writePayload = (buf: Uint8Array, off: number, src: Ipv6Address) => this.write(buf, off, udp, req.payload, { src, dst });
+      dropped = this.ipv6.send({ src: req.src, dst, iface: req.iface, nextHeader: Ipv6NextHeader.Udp, hopLimit: req.ttl, payloadLen, writePayload }, now);
+    }
     if (dropped === undefined) this.ctx.stats.udp.tx++;
     return dropped;
   }
 
-  private send6(req: UdpSend, dst: Ipv6Address, udp: UdpRepr, now: number): DropReason | undefined {
-    if (req.src instanceof Ipv4Address) return 'bad-source';
-    const dropped = this.ipv6.send(
-      {
-        src: req.src,
-        dst,
-        iface: req.iface,
-        nextHeader: Ipv6NextHeader.Udp,
-        hopLimit: req.ttl,
-        payloadLen: UDP_HEADER_LEN + req.payload.length,
-        writePayload: (buf, off, src) => {
-          buf.set(req.payload, off + UDP_HEADER_LEN);
-          udp.emit(buf, off, { src, dst });
-        },
-      },
-      now,
-    );
-    if (dropped === undefined) this.ctx.stats.udp.tx++;
-    return dropped;
+  /** The datagram in place: payload first, then the header with the checksum over both. */
+  private write(buf: Uint8Array, off: number, udp: UdpRepr, payload: Uint8Array, pseudo: UdpPseudoHeader): void {
+    buf.set(payload, off + UDP_HEADER_LEN);
+    udp.emit(buf, off, pseudo);
   }
 
   private receive6(ip: Ipv6Repr, payload: Uint8Array, arrival: Ipv6Arrival, now: number): void {
-    const stats = this.ctx.stats.udp;
-    const pkt = UdpPacket.checked(payload);
-    if (isDrop(pkt)) return stats.drop(pkt);
-    const udp = UdpRepr.parse(pkt, { src: ip.src, dst: ip.dst });
-    if (isDrop(udp)) return stats.drop(udp);
-    const entries = (this.listeners.get(udp.dstPort) ?? []).filter((e) => !e.iface || e.iface === arrival.iface);
-    if (entries.length === 0) {
-      stats.drop('port-unreachable');
+    this.deliver(ip, payload, arrival.iface, now, () => {
       // RFC 4443 §3.1: code 4, port unreachable; never for a multicast destination (§2.4 (e)).
       if (!ip.dst.isMulticast) this.icmpv6.sendErrorAbout(Icmpv6Repr.destUnreachable(4, arrival.packet), ip, arrival.iface, now);
-      return;
-    }
-    stats.rx++;
-    const datagram: UdpDatagram = { src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: pkt.payload, iface: arrival.iface };
-    for (const e of entries) e.listener(datagram, now);
+    });
   }
 
   private receive(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void {
+    this.deliver(ip, payload, arrival.iface, now, () => this.icmpv4.sendError(Icmpv4Type.DestUnreachable, UnreachableCode.Port, ip, arrival, now));
+  }
+
+  /** Checks a datagram and hands it to the listeners on its port; `unreachable` when there are none. */
+  private deliver(ip: UdpPseudoHeader, payload: Uint8Array, iface: NetInterface, now: number, unreachable: () => void): void {
     const stats = this.ctx.stats.udp;
     const pkt = UdpPacket.checked(payload);
     if (isDrop(pkt)) return stats.drop(pkt);
-    const udp = UdpRepr.parse(pkt, { src: ip.src, dst: ip.dst });
+    const udp = UdpRepr.parse(pkt, ip);
     if (isDrop(udp)) return stats.drop(udp);
-    const entries = (this.listeners.get(udp.dstPort) ?? []).filter((e) => !e.iface || e.iface === arrival.iface);
+    const entries = (this.listeners.get(udp.dstPort) ?? []).filter((e) => !e.iface || e.iface === iface);
     if (entries.length === 0) {
       stats.drop('port-unreachable');
-      this.icmpv4.sendError(Icmpv4Type.DestUnreachable, UnreachableCode.Port, ip, arrival, now);
-      return;
+      return unreachable();
     }
     stats.rx++;
-    const datagram: UdpDatagram = { src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: pkt.payload, iface: arrival.iface };
+    const datagram: UdpDatagram = { src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: pkt.payload, iface };
     for (const e of entries) e.listener(datagram, now);
   }
 }
