@@ -7,7 +7,7 @@ import { parseMldQuery } from '../wire/mld';
 import { parseNdp, type NdpMessage } from '../wire/ndp';
 import type { StackContext } from './context';
 import type { NetInterface } from './interface';
-import type { Ipv6Arrival, Ipv6Layer } from './ipv6';
+import type { Ipv6Arrival, Ipv6ErrorReport, Ipv6Layer } from './ipv6';
 import { TokenBucket } from './token-bucket';
 
 const ERROR_KINDS: Record<number, string> = { 1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'param-problem' };
@@ -23,7 +23,10 @@ export class Icmpv6 {
   private readonly errorBudget = new TokenBucket(1000, 50);
 
   constructor(private readonly ipv6: Ipv6Layer, private readonly ctx: StackContext) {
-    ipv6.register(Ipv6NextHeader.Icmpv6, { receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now) });
+    ipv6.register(Ipv6NextHeader.Icmpv6, {
+      receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now),
+      error: (report) => this.errorAboutOurs(report),
+    });
     ipv6.onParameterProblem = (code, pointer, ip, arrival, now) =>
       this.sendErrorAbout(Icmpv6Repr.paramProblem(code, pointer, arrival.packet), ip, arrival.iface, now);
     ipv6.onReassemblyTimeout = (expired, now) => {
@@ -119,18 +122,28 @@ export class Icmpv6 {
     if (!this.ipv6.isLocal(original.src)) return stats.drop('error-not-ours');
     if (icmp.type === Icmpv6Type.PacketTooBig) this.ipv6.destinations.lowerPathMtu(original.dst, icmp.mtu, now);
     const chain = walkIpv6Chain(quoted.nextHeader, quoted.buffer.subarray(IPV6_HEADER_LEN));
-    if (isChainError(chain)) return;
-    const upper = quoted.buffer.subarray(IPV6_HEADER_LEN + chain.upperOffset);
-    if (chain.upperProtocol === Ipv6NextHeader.Icmpv6 && upper.length >= 8 && upper[0] === Icmpv6Type.EchoRequest) {
-      this.ctx.notify({
-        type: 'echo-error',
-        to: original.dst,
-        ident: (upper[4] << 8) | upper[5],
-        seq: (upper[6] << 8) | upper[7],
+    if (isChainError(chain)) return stats.drop(`bad-quote-${chain.reason}`);
+    this.ipv6.deliverError(
+      {
         kind: ERROR_KINDS[icmp.type] ?? 'unreachable',
+        type: icmp.type,
+        code: icmp.code,
+        mtu: icmp.type === Icmpv6Type.PacketTooBig ? icmp.mtu : undefined,
         reporter: ip.src,
-      });
-    }
+        src: original.src,
+        dst: original.dst,
+        upperProtocol: chain.upperProtocol,
+        transport: quoted.buffer.subarray(IPV6_HEADER_LEN + chain.upperOffset),
+      },
+      now,
+    );
+  }
+
+  /** Errors about our own echo requests, for ping. */
+  private errorAboutOurs(report: Ipv6ErrorReport): void {
+    const t = report.transport;
+    if (t.length < 8 || t[0] !== Icmpv6Type.EchoRequest) return;
+    this.ctx.notify({ type: 'echo-error', to: report.dst, ident: (t[4] << 8) | t[5], seq: (t[6] << 8) | t[7], kind: report.kind, reporter: report.reporter });
   }
 
   /**

@@ -16,8 +16,25 @@ export interface Ipv6Arrival {
   chain: Ipv6Chain;
 }
 
+/** An ICMPv6 error about a packet this stack sent (RFC 4443 §2.4 (d): to the protocol that sent it). */
+export interface Ipv6ErrorReport {
+  kind: string;
+  type: number;
+  code: number;
+  /** The MTU of a Packet Too Big. */
+  mtu?: number;
+  reporter: Ipv6Address;
+  /** Our packet's source and destination, as quoted. */
+  src: Ipv6Address;
+  dst: Ipv6Address;
+  upperProtocol: number;
+  /** The quoted bytes of the upper-layer header onwards (ports first for UDP/TCP). */
+  transport: Uint8Array;
+}
+
 export interface Ipv6Protocol {
   receive(ip: Ipv6Repr, payload: Uint8Array, arrival: Ipv6Arrival, now: number): void;
+  error?(report: Ipv6ErrorReport, now: number): void;
 }
 
 export interface Ipv6Send {
@@ -69,6 +86,11 @@ export class Ipv6Layer {
 
   register(nextHeader: number, handler: Ipv6Protocol): void {
     this.protocols.set(nextHeader, handler);
+  }
+
+  /** Hands an error about one of our packets to the protocol that sent it. */
+  deliverError(report: Ipv6ErrorReport, now: number): void {
+    this.protocols.get(report.upperProtocol)?.error?.(report, now);
   }
 
   /** Whether `addr` is a usable address of this stack. */

@@ -290,3 +290,18 @@ describe('IPv6 static routes', () => {
     expect(via('2001:db8::1')).toBe('no-route');
   });
 });
+
+describe('ICMPv6 errors received reach the protocol that sent the packet', () => {
+  it('parses the quote down to the upper-layer header and hands over kind, reporter and bytes', () => {
+    const h = v6();
+    h.advance(3_000);
+    h.sent();
+    const reports: unknown[] = [];
+    h.stack.ipv6.register(253, { receive: () => {}, error: (r) => reports.push({ kind: r.kind, code: r.code, dst: r.dst.toString(), first: Array.from(r.transport.subarray(0, 4)) }) });
+    const quoted = new Uint8Array(48);
+    new Ipv6Repr({ src: LINK_LOCAL, dst: ip6('fe80::9'), nextHeader: 253, payloadLen: 8 }).emit(quoted, 0);
+    quoted.set([1, 2, 3, 4], 40);
+    h.inject(icmpv6Frame({ srcMac: PEER_MAC, dstMac: STACK_MAC, src: PEER_LL, dst: LINK_LOCAL, icmp: Icmpv6Repr.destUnreachable(4, quoted) }));
+    expect(reports).toEqual([{ kind: 'unreachable', code: 4, dst: 'fe80::9', first: [1, 2, 3, 4] }]);
+  });
+});
