@@ -128,6 +128,19 @@ describe.skipIf(!tunAvailable() || !HAVE_TCPDUMP || !HAVE_PYTHON)('MLDv2 queries
 
   /** Sends one query from the peer's link-local address; returns how many Reports the capture held before. */
   async function sendQuery(dst: string, group: string, hopLimit: number): Promise<number> {
+    // Let any report still on its way (a late answer or retransmission) land first, so
+    // what comes after the query is the answer to it: quiet for 1.2 s, at most 6 s.
+    const end = Date.now() + 6_000;
+    let seen = reports().length;
+    let quietSince = Date.now();
+    while (Date.now() - quietSince < 1_200 && Date.now() < end) {
+      await sleep(100);
+      const now = reports().length;
+      if (now !== seen) {
+        seen = now;
+        quietSince = Date.now();
+      }
+    }
     const before = reports().length;
     const sent = await lab!.exec(lab!.peerNs, [PYTHON, SENDER, lab!.peerIf, lab!.peerMac, peerLinkLocal, dst, group, String(hopLimit), String(MAX_RESP_MS)]);
     if (sent.code !== 0) throw new Error(`send-mld-query.py failed (${sent.code}): ${sent.stderr}`);
