@@ -33,7 +33,7 @@ const READY_MS = 15_000;
 /** The queries' Maximum Response Code: 1000 ms (codes below 32768 are milliseconds, §5.1.3). */
 const MAX_RESP_MS = 1_000;
 /** The report is due within MAX_RESP_MS; the rest is margin for a busy machine. */
-const ANSWER_MS = 1_500;
+const ANSWER_MS = 3_000;
 const MLD_REPORT_V2 = 143;
 const MODE_IS_EXCLUDE = 2;
 
@@ -197,7 +197,7 @@ describe.skipIf(!tunAvailable() || !HAVE_TCPDUMP || !HAVE_PYTHON)('MLDv2 queries
   it('answers a General Query with MODE_IS_EXCLUDE records for both solicited-node groups, none for ff02::1', async () => {
     const before = await sendQuery('ff02::1', '::', 1);
     const fresh = await reportsAfter(before, ANSWER_MS);
-    expect(fresh.length, 'no MLDv2 report within 1.5 s of the General Query').toBeGreaterThan(0);
+    expect(fresh.length, 'no MLDv2 report within 3 s of the General Query').toBeGreaterThan(0);
     const [report] = fresh;
     expect(report.dst).toBe('ff02::16');
     expect(report.hopLimit).toBe(1);
@@ -214,7 +214,7 @@ describe.skipIf(!tunAvailable() || !HAVE_TCPDUMP || !HAVE_PYTHON)('MLDv2 queries
     const group = solicitedNode(STATIC);
     const before = await sendQuery(group, group, 1);
     const fresh = await reportsAfter(before, ANSWER_MS);
-    expect(fresh.length, 'no MLDv2 report within 1.5 s of the address-specific query').toBeGreaterThan(0);
+    expect(fresh.length, 'no MLDv2 report within 3 s of the address-specific query').toBeGreaterThan(0);
     expect(fresh[0].dst).toBe('ff02::16');
     expect(fresh[0].records).toEqual([{ type: MODE_IS_EXCLUDE, group, sources: 0 }]);
   });
