@@ -135,6 +135,7 @@ export class Stack {
         mtu: iface.mtu,
         sendIcmpv6: (icmp, src, dst, opts) => this.icmpv6.send(icmp, dst, this.lastNow, { src, iface, ...opts }),
         sendResolved: (mac, frames) => iface.sendResolved(mac, frames),
+        neighborFailed: (frames, now) => this.icmpv6.neighborFailed(iface, frames, now),
         setMulticastMac: (mac, accept) => iface.setMulticastMac(mac, accept),
       },
       ctx,

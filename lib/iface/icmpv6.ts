@@ -139,6 +139,23 @@ export class Icmpv6 {
     );
   }
 
+  /**
+   * RFC 4861 §7.2.2: when address resolution fails, the packets that waited get ICMPv6
+   * destination unreachable, code 3 (address unreachable); ours go to their protocol.
+   */
+  neighborFailed(iface: NetInterface, frames: Uint8Array[], now: number): void {
+    for (const frame of frames) {
+      const pkt = Ipv6Packet.checked(frame.subarray(iface.linkHeaderLen));
+      if (isDrop(pkt)) continue;
+      const chain = walkIpv6Chain(pkt.nextHeader, pkt.payload);
+      if (isChainError(chain)) continue;
+      this.ipv6.deliverError(
+        { kind: 'address-unreachable', type: Icmpv6Type.DestUnreachable, code: 3, reporter: undefined, src: pkt.src, dst: pkt.dst, upperProtocol: chain.upperProtocol, transport: pkt.payload.subarray(chain.upperOffset) },
+        now,
+      );
+    }
+  }
+
   /** Errors about our own echo requests, for ping. */
   private errorAboutOurs(report: Ipv6ErrorReport): void {
     const t = report.transport;

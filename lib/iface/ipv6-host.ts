@@ -45,6 +45,8 @@ export interface Ipv6HostLink {
   sendIcmpv6(icmp: Icmpv6Repr, src: Ipv6Address, dst: Ipv6Address, opts: { hopLimit: number; routerAlert?: boolean; dstMac?: MacAddress }): void;
   /** Sends frames that waited for `mac` (their Ethernet destination still blank). */
   sendResolved(mac: MacAddress, frames: Uint8Array[]): void;
+  /** Frames whose next hop never answered Neighbor Discovery: their senders hear "address unreachable". */
+  neighborFailed(frames: Uint8Array[], now: number): void;
   /** Accept or stop accepting frames to a multicast MAC. */
   setMulticastMac(mac: MacAddress, accept: boolean): void;
 }
@@ -88,8 +90,9 @@ export class Ipv6Host implements DadSink, AutoconfHost {
       {
         solicit: (k, unicast) => this.sendNeighborSolicit(Ipv6Address.parse(k), unicast),
         resolved: (_k, mac, frames) => this.link.sendResolved(mac, frames),
-        failed: (_k, frames) => {
+        failed: (_k, frames, now) => {
           for (let i = 0; i < frames.length; i++) ctx.stats.ipv6.drop('neighbor-unreachable');
+          this.link.neighborFailed(frames, now);
         },
       },
       DEFAULT_NEIGHBOR_CONFIG,

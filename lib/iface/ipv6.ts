@@ -23,7 +23,8 @@ export interface Ipv6ErrorReport {
   code: number;
   /** The MTU of a Packet Too Big. */
   mtu?: number;
-  reporter: Ipv6Address;
+  /** Who reported it; undefined when the stack itself could not deliver (Neighbor Discovery failed). */
+  reporter: Ipv6Address | undefined;
   /** Our packet's source and destination, as quoted. */
   src: Ipv6Address;
   dst: Ipv6Address;

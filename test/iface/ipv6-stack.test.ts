@@ -305,3 +305,19 @@ describe('ICMPv6 errors received reach the protocol that sent the packet', () =>
     expect(reports).toEqual([{ kind: 'unreachable', code: 4, dst: 'fe80::9', first: [1, 2, 3, 4] }]);
   });
 });
+
+describe('Neighbor Discovery failure', () => {
+  it('solicits three times, then tells the sender "address unreachable" (RFC 4861 §7.2.2)', () => {
+    const h = v6({ ipv6: { addresses: ['fd00:1::2/64'] } });
+    h.advance(3_000);
+    h.sent();
+    h.stack.icmpv6.ping({ dst: ip6('fd00:1::99'), ident: 4, seq: 8 }, h.clock.now());
+    h.advance(5_000);
+    const solicits = icmpv6Sent(h.sent()).filter((p) => p.icmp.type === Icmpv6Type.NeighborSolicit);
+    expect(solicits).toHaveLength(3);
+    expect(solicits[0].ip.dst.toString()).toBe(ip6('fd00:1::99').solicitedNode().toString());
+    expect(h.events.filter((e) => e.type === 'echo-error')).toEqual([
+      { type: 'echo-error', to: ip6('fd00:1::99'), ident: 4, seq: 8, kind: 'address-unreachable', reporter: undefined },
+    ]);
+  });
+});
