@@ -153,6 +153,7 @@ export class Ipv6Host implements DadSink, AutoconfHost {
 
   /** The MAC for `nextHop`, or undefined after queueing the frame while ND resolves it. */
   resolve(nextHop: Ipv6Address, frame: Uint8Array, now: number): MacAddress | undefined {
+    this.now = now;
     return this.cache.resolve(key(nextHop), frame, now);
   }
 
@@ -319,7 +320,7 @@ export class Ipv6Host implements DadSink, AutoconfHost {
   }
 
   private sendNeighborSolicit(target: Ipv6Address, unicast: MacAddress | undefined): void {
-    const src = this.sourceFor(target, Number.NEGATIVE_INFINITY);
+    const src = this.sourceFor(target, this.now);
     if (!src) return;
     const ns: NdpMessage = { type: 'ns', target, options: { ...emptyNdpOptions(), sourceLinkAddr: this.link.mac } };
     // RFC 4861 §7.2.2: multicast to the solicited-node group; unicast when revalidating.
