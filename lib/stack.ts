@@ -13,6 +13,7 @@ import { Dhcp6Service } from './iface/dhcp6';
 import type { Dhcp4ClientConfig } from './iface/dhcp4-client';
 import { Icmpv4, type Icmpv4Options } from './iface/icmpv4';
 import { Udp } from './socket/udp';
+import { UdpSocketTable, type UdpSocketOptions } from './socket/udp-socket';
 import { NetInterface, type InterfaceHooks } from './iface/interface';
 import { LoopbackDevice } from './phy/loopback';
 import { Ipv4Layer } from './iface/ipv4';
@@ -46,6 +47,8 @@ export interface StackOptions {
   icmpv4?: Partial<Icmpv4Options>;
   /** Limits on IPv4 reassembly (time, memory); defaults are Linux's. */
   reassembly?: Partial<ReassemblyConfig>;
+  /** UDP sockets: ephemeral port range, receive buffer size. */
+  udpSockets?: Partial<UdpSocketOptions>;
 }
 
 /**
@@ -60,6 +63,8 @@ export class Stack {
   readonly ipv4: Ipv4Layer;
   readonly icmpv4: Icmpv4;
   readonly udp: Udp;
+  /** The UDP sockets; `udpSockets.takeReady()` after `poll` says which have data or an error. */
+  readonly udpSockets: UdpSocketTable;
   readonly ipv6: Ipv6Layer;
   readonly icmpv6: Icmpv6;
   /** The DHCP clients, by interface name. */
@@ -80,6 +85,7 @@ export class Stack {
     this.ipv6 = new Ipv6Layer(interfaces, ctx);
     this.icmpv6 = new Icmpv6(this.ipv6, ctx);
     this.udp = new Udp(this.ipv4, this.icmpv4, this.ipv6, this.icmpv6, ctx);
+    this.udpSockets = new UdpSocketTable(this.udp, this.ipv4, this.ipv6, ctx, opts.udpSockets);
     const hooks: InterfaceHooks = {
       ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
       ipv6Input: (iface, packet, now) => this.ipv6.receive(iface, packet, now),

@@ -5,7 +5,7 @@ import { UdpPacket, UdpRepr, UDP_HEADER_LEN, type UdpPseudoHeader } from '../wir
 import type { StackContext } from '../iface/context';
 import { UnreachableCode, type Icmpv4 } from '../iface/icmpv4';
 import type { NetInterface } from '../iface/interface';
-import type { Ipv4Arrival, Ipv4Layer } from '../iface/ipv4';
+import type { Ipv4Arrival, Ipv4ErrorReport, Ipv4Layer } from '../iface/ipv4';
 import { Icmpv4Type } from '../wire/icmpv4';
 import { Icmpv6Repr } from '../wire/icmpv6';
 import { Ipv6NextHeader, type Ipv6Repr } from '../wire/ipv6';
@@ -23,6 +23,22 @@ export interface UdpDatagram {
 }
 
 export type UdpListener = (datagram: UdpDatagram, now: number) => void;
+
+/** An ICMP error about a datagram we sent, resolved to its ports and a socket errno. */
+export interface UdpErrorReport {
+  local: Ipv4Address | Ipv6Address;
+  localPort: number;
+  remote: Ipv4Address | Ipv6Address;
+  remotePort: number;
+  errno: 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EMSGSIZE' | 'EACCES';
+}
+
+/** The socket table, consulted before the listeners (lib/socket/udp-socket.ts). */
+export interface UdpEndpoints {
+  /** Whether some socket took the datagram. */
+  deliver(datagram: UdpDatagram, now: number): boolean;
+  error(report: UdpErrorReport, now: number): void;
+}
 
 export interface UdpSend {
   src?: Ipv4Address | Ipv6Address;
@@ -43,6 +59,7 @@ export interface UdpSend {
  */
 export class Udp {
   private readonly listeners = new Map<number, { listener: UdpListener; iface?: NetInterface }[]>();
+  private endpoints: UdpEndpoints | undefined;
 
   constructor(
     private readonly ipv4: Ipv4Layer,
@@ -51,8 +68,27 @@ export class Udp {
     private readonly icmpv6: Icmpv6,
     private readonly ctx: StackContext,
   ) {
-    ipv4.register(IpProtocol.Udp, { receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now) });
-    ipv6.register(Ipv6NextHeader.Udp, { receive: (ip, payload, arrival, now) => this.receive6(ip, payload, arrival, now) });
+    ipv4.register(IpProtocol.Udp, {
+      receive: (ip, payload, arrival, now) => this.receive(ip, payload, arrival, now),
+      error: (report, now) => this.error(report.original.src, report.original.dst, report.transport, errnoOf4(report.kind), now),
+    });
+    ipv6.register(Ipv6NextHeader.Udp, {
+      receive: (ip, payload, arrival, now) => this.receive6(ip, payload, arrival, now),
+      error: (report, now) => this.error(report.src, report.dst, report.transport, errnoOf6(report.kind, report.code), now),
+    });
+  }
+
+  /** Sockets get datagrams before the listeners; set once by the socket table. */
+  attach(endpoints: UdpEndpoints): void {
+    this.endpoints = endpoints;
+  }
+
+  /** RFC 1122 §4.1.3.3: UDP passes ICMP errors up; the quote holds at least our ports (RFC 792). */
+  private error(local: Ipv4Address | Ipv6Address, remote: Ipv4Address | Ipv6Address, transport: Uint8Array, errno: UdpErrorReport['errno'] | undefined, now: number): void {
+    if (errno === undefined || transport.length < 4) return;
+    const localPort = (transport[0] << 8) | transport[1];
+    const remotePort = (transport[2] << 8) | transport[3];
+    this.endpoints?.error({ local, localPort, remote, remotePort, errno }, now);
   }
 
   /** Delivers datagrams to `port` (on `iface` only, when given) to `listener`; returns the undo. */
@@ -109,13 +145,48 @@ export class Udp {
     if (isDrop(pkt)) return stats.drop(pkt);
     const udp = UdpRepr.parse(pkt, ip);
     if (isDrop(udp)) return stats.drop(udp);
+    const datagram: UdpDatagram = { src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: pkt.payload, iface };
+    if (this.endpoints?.deliver(datagram, now)) {
+      stats.rx++;
+      return;
+    }
     const entries = (this.listeners.get(udp.dstPort) ?? []).filter((e) => !e.iface || e.iface === iface);
     if (entries.length === 0) {
       stats.drop('port-unreachable');
       return unreachable();
     }
     stats.rx++;
-    const datagram: UdpDatagram = { src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: pkt.payload, iface };
     for (const e of entries) e.listener(datagram, now);
   }
+}
+
+/** Linux's icmp_err_convert for the errors a UDP socket hears; the rest are not reported. */
+function errnoOf4(kind: Ipv4ErrorReport['kind']): UdpErrorReport['errno'] | undefined {
+  switch (kind) {
+    case 'port-unreachable':
+    case 'protocol-unreachable':
+      return 'ECONNREFUSED';
+    case 'net-unreachable':
+      return 'ENETUNREACH';
+    case 'host-unreachable':
+    case 'unreachable':
+      return 'EHOSTUNREACH';
+    case 'frag-needed':
+      return 'EMSGSIZE';
+    case 'prohibited':
+      return 'EACCES';
+    default:
+      return undefined;
+  }
+}
+
+/** Linux's icmpv6_err_convert (RFC 4443 §3.1 codes). */
+function errnoOf6(kind: string, code: number): UdpErrorReport['errno'] | undefined {
+  if (kind === 'packet-too-big') return 'EMSGSIZE';
+  if (kind === 'address-unreachable') return 'EHOSTUNREACH';
+  if (kind !== 'unreachable') return undefined;
+  if (code === 4) return 'ECONNREFUSED';
+  if (code === 0) return 'ENETUNREACH';
+  if (code === 1) return 'EACCES';
+  return 'EHOSTUNREACH';
 }
