@@ -173,7 +173,7 @@ export class Icmpv6 {
     const current = this.ipv6.route(msg.destination, undefined, now);
     if (isDrop(current) || current.iface !== iface || !current.nextHop.equals(ip.src)) return stats.drop('redirect-not-from-router');
     this.ipv6.destinations.setRedirect(msg.destination, msg.target, iface, now);
-    if (msg.options.targetLinkAddr) iface.ipv6?.cache.learn(msg.target.toString(), msg.options.targetLinkAddr, now, true);
+    if (msg.options.targetLinkAddr) iface.ipv6?.learnNeighbor(msg.target, msg.options.targetLinkAddr, now);
   }
 
   /**

@@ -45,7 +45,7 @@ export class Ipv6DestinationCache {
   }
 
   private live(dst: Ipv6Address, now: number): Entry | undefined {
-    const k = dst.toString();
+    const k = dst.key;
     const e = this.entries.get(k);
     if (e && e.expiresAt <= now) {
       this.entries.delete(k);
@@ -55,7 +55,7 @@ export class Ipv6DestinationCache {
   }
 
   private entry(dst: Ipv6Address, now: number): Entry {
-    const k = dst.toString();
+    const k = dst.key;
     let e = this.live(dst, now);
     if (!e) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);

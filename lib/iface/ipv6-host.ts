@@ -59,7 +59,7 @@ const MAX_RTR_SOLICITATION_DELAY_MS = 1_000;
 const ALL_MLDV2_ROUTERS = Ipv6Address.parse('ff02::16');
 const MLD_OWNER = 'stack';
 
-const key = (a: Ipv6Address) => a.toString();
+const key = (a: Ipv6Address) => a.key;
 
 /**
  * IPv6 on one Ethernet interface (RFC 4861, RFC 4862, RFC 3810): its addresses with
@@ -88,7 +88,7 @@ export class Ipv6Host implements DadSink, AutoconfHost {
     this.secret = opts.secretKey ?? new Uint8Array(16).map(() => ctx.random.u32() & 0xff);
     this.cache = new NeighborCache<string, Uint8Array>(
       {
-        solicit: (k, unicast) => this.sendNeighborSolicit(Ipv6Address.parse(k), unicast),
+        solicit: (k, unicast) => this.sendNeighborSolicit(Ipv6Address.fromKey(k), unicast),
         resolved: (_k, mac, frames) => this.link.sendResolved(mac, frames),
         failed: (_k, frames, now) => {
           for (let i = 0; i < frames.length; i++) ctx.stats.ipv6.drop('neighbor-unreachable');
@@ -149,6 +149,16 @@ export class Ipv6Host implements DadSink, AutoconfHost {
   isOnLink(dst: Ipv6Address): boolean {
     if (dst.isLinkLocal || this.autoconf.isOnLink(dst)) return true;
     return this.bindingList.some((b) => b.origin === 'static' && inPrefix(b.address, b.prefixLen, dst));
+  }
+
+  /** Whether ND currently holds `addr` as reachable (RFC 4861 §6.3.6 prefers such routers). */
+  isReachable(addr: Ipv6Address): boolean {
+    return this.cache.lookup(key(addr))?.state === 'reachable';
+  }
+
+  /** Learns a neighbor's link address from a message that names it (a Redirect's target, RFC 4861 §8.3). */
+  learnNeighbor(addr: Ipv6Address, mac: MacAddress, now: number): void {
+    this.cache.learn(key(addr), mac, now, true);
   }
 
   /** The MAC for `nextHop`, or undefined after queueing the frame while ND resolves it. */

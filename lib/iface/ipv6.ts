@@ -186,7 +186,7 @@ export class Ipv6Layer {
       const host = iface.ipv6;
       if (!host || (src && !host.usableBinding(src))) continue;
       // RFC 4861 §6.3.6: a router known to be reachable first.
-      const router = host.autoconf.selectRouter((r) => host.cache.lookup(r.toString())?.state === 'reachable');
+      const router = host.autoconf.selectRouter((r) => host.isReachable(r));
       const chosen = src ?? host.sourceFor(dst, now);
       if (router && chosen) return { iface, nextHop: router, src: chosen };
     }

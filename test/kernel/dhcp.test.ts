@@ -8,18 +8,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, tunAvailable, type Lab, type StackProcess } from '../lab/lab.js';
+import { until } from './wait';
 
 const HAVE_DNSMASQ = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq'].some((p) => fs.existsSync(p));
 if (!tunAvailable()) console.warn('SKIPPING test/kernel/dhcp: /dev/net/tun is missing (needs root and the tun module)');
 else if (!HAVE_DNSMASQ) console.warn('SKIPPING test/kernel/dhcp: dnsmasq is not installed (apt-get install -y dnsmasq; .ci/run does)');
-
-async function until(check: () => boolean, ms: number, what: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!tunAvailable() || !HAVE_DNSMASQ)('DHCPv4 against dnsmasq', () => {
   let lab: Lab;

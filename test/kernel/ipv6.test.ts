@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ipv6Address } from '../../lib/wire/address';
 import { createLab, tunAvailable, type Capture, type Lab, type StackProcess } from '../lab/lab.js';
+import { until } from './wait';
 
 function installed(tool: string): boolean {
   return ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((dir) => fs.existsSync(path.join(dir, tool)));
@@ -67,14 +68,6 @@ function solicitedNode(address: string): string {
 }
 
 /** Polls `check` every 50 ms until it holds; throws after `ms`. */
-async function until(check: () => boolean, ms: number, what: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe.skipIf(!tunAvailable() || !HAVE_TCPDUMP)('IPv6 against the Linux kernel', () => {
   let dir = '';
   let failed = false;

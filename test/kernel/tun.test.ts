@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, tunAvailable, type Lab } from '../lab/lab.js';
+import { until } from './wait';
 
 const BIN = path.resolve(__dirname, '../../bin/pytcp.js');
 
@@ -12,14 +13,6 @@ function collect(stream: NodeJS.ReadableStream | null): { text: string } {
   const out = { text: '' };
   stream?.on('data', (chunk) => (out.text += String(chunk)));
   return out;
-}
-
-async function until(check: () => boolean, ms: number, what: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe.skipIf(!tunAvailable())('the stack on a TUN device against the Linux kernel', () => {
