@@ -4,7 +4,9 @@ import { isDrop } from './drop';
 import { EtherType, EthernetFrame, EthernetRepr } from './ethernet';
 import { isAtomic, isChainError, walkIpv6Chain } from './ipv6-ext';
 import { Icmpv4Packet, Icmpv4Repr, Icmpv4Type } from './icmpv4';
+import { parseIgmp, type IgmpMessage } from './igmp';
 import { IpProtocol, Ipv4Packet, Ipv4Repr } from './ipv4';
+import { TCP_HEADER_LEN, TcpFlag, TcpPacket, flagsText } from './tcp';
 
 /**
  * One line per frame for the packet log, in the spirit of tcpdump's summary line:
@@ -13,8 +15,8 @@ import { IpProtocol, Ipv4Packet, Ipv4Repr } from './ipv4';
  * would drop prints what was understood up to that layer and then `malformed (<reason>)`,
  * the reason being the drop counter's name. It never throws, whatever the bytes.
  *
- * TCP, UDP and IPv6 are read here directly from their fixed headers (ports, flags,
- * lengths) until their own wire modules exist.
+ * UDP and IPv6 are read here directly from their fixed headers (ports, lengths) until
+ * their own wire modules are wired in.
  */
 export function describeFrame(frame: Uint8Array, medium: 'ethernet' | 'ip'): string {
   return medium === 'ethernet' ? describeEthernet(frame) : describeIp(frame);
@@ -163,6 +165,8 @@ function describeUpperLayer(protocol: number, payload: Uint8Array): string {
   switch (protocol) {
     case IpProtocol.Icmp:
       return describeIcmpv4(payload);
+    case IpProtocol.Igmp:
+      return describeIgmp(payload);
     case IpProtocol.Tcp:
       return describeTcp(payload);
     case IpProtocol.Udp:
@@ -208,34 +212,42 @@ function icmpv4Text(pkt: Icmpv4Packet): string {
   }
 }
 
-/** RFC 9293 §3.1 flag bits, printed as tcpdump does: F S R P . (ACK) U E W. */
-const TCP_FLAGS: ReadonlyArray<[number, string]> = [
-  [0x01, 'F'],
-  [0x02, 'S'],
-  [0x04, 'R'],
-  [0x08, 'P'],
-  [0x10, '.'],
-  [0x20, 'U'],
-  [0x40, 'E'],
-  [0x80, 'W'],
-];
+/** RFC 3376 §4.2.12 record types, named as tcpdump does. */
+const IGMP_RECORD_NAMES = ['', 'is_in', 'is_ex', 'to_in', 'to_ex', 'allow', 'block'];
+
+function describeIgmp(buf: Uint8Array): string {
+  const msg = parseIgmp(buf);
+  if (isDrop(msg)) return `IGMP ${malformed(msg)}`;
+  return `IGMP ${igmpText(msg)} len ${buf.length}`;
+}
+
+function igmpText(msg: IgmpMessage): string {
+  switch (msg.type) {
+    case 'query': {
+      const what = msg.group.isUnspecified ? 'general' : `${msg.group}`;
+      const sources = msg.sources.length > 0 ? ` sources ${msg.sources.join(',')}` : '';
+      return `v${msg.version} query ${what} mrt ${msg.maxResponseTimeMs}ms${sources}`;
+    }
+    case 'v3-report': {
+      const records = msg.records.map((r) => `${IGMP_RECORD_NAMES[r.type] ?? `type ${r.type}`} ${r.group} {${r.sources.join(',')}}`);
+      return `v3 report [${records.join(', ')}]`;
+    }
+    case 'v1-report':
+      return `v1 report ${msg.group}`;
+    case 'v2-report':
+      return `v2 report ${msg.group}`;
+    case 'v2-leave':
+      return `v2 leave ${msg.group}`;
+  }
+}
 
 function describeTcp(buf: Uint8Array): string {
-  if (buf.length < 20) return `TCP ${malformed('truncated')}`;
-  const srcPort = (buf[0] << 8) | buf[1];
-  const dstPort = (buf[2] << 8) | buf[3];
-  const head = `TCP ${srcPort} > ${dstPort}`;
-  const dataOffset = (buf[12] >> 4) * 4;
-  if (dataOffset < 20) return `${head} ${malformed('bad-header-length')}`;
-  if (dataOffset > buf.length) return `${head} ${malformed('truncated')}`;
-  const seq = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
-  const ack = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
-  const flagBits = buf[13];
-  let flags = '';
-  for (const [bit, letter] of TCP_FLAGS) if (flagBits & bit) flags += letter;
-  const window = (buf[14] << 8) | buf[15];
-  const ackText = flagBits & 0x10 ? ` ack ${ack}` : '';
-  return `${head} [${flags || 'none'}] seq ${seq}${ackText} win ${window} len ${buf.length - dataOffset}`;
+  if (buf.length < TCP_HEADER_LEN) return `TCP ${malformed('truncated')}`;
+  const head = `TCP ${(buf[0] << 8) | buf[1]} > ${(buf[2] << 8) | buf[3]}`;
+  const pkt = TcpPacket.checked(buf);
+  if (isDrop(pkt)) return `${head} ${malformed(pkt)}`;
+  const ackText = pkt.flags & TcpFlag.Ack ? ` ack ${pkt.ack}` : '';
+  return `${head} [${flagsText(pkt.flags)}] seq ${pkt.seq}${ackText} win ${pkt.window} len ${pkt.payload.length}`;
 }
 
 function describeUdp(buf: Uint8Array): string {

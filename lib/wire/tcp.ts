@@ -1,0 +1,441 @@
+import { Ipv4Address, type Ipv6Address } from './address';
+import { checksumIsValid, internetChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from './checksum';
+import { isDrop, type DropReason } from './drop';
+
+/**
+ * The TCP header (RFC 9293 §3.1) and its options (RFC 9293 §3.2; window scale and
+ * timestamps, RFC 7323; SACK, RFC 2018). The view reads a received segment in place; the
+ * repr is its validated meaning and writes a header whose data the caller places straight
+ * into the frame, then checksums the segment there, with no copy.
+ */
+export const TCP_HEADER_LEN = 20;
+
+/** RFC 9293 §3.1: Data Offset counts 32-bit words in 4 bits, so options fill at most 40 bytes. */
+const MAX_HEADER_LEN = 60;
+const MAX_OPTIONS_LEN = MAX_HEADER_LEN - TCP_HEADER_LEN;
+
+/** IANA protocol number, the pseudo-header's protocol / next header field. */
+const PROTOCOL_TCP = 6;
+
+const SRC_PORT = 0;
+const DST_PORT = 2;
+const SEQ = 4;
+const ACK = 8;
+const DATA_OFFSET = 12;
+const FLAGS = 13;
+const WINDOW = 14;
+const CHECKSUM = 16;
+const URGENT = 18;
+
+/** RFC 9293 §3.1 control bits; ECE and CWR from RFC 3168 §6.1. */
+export const TcpFlag = { Fin: 0x01, Syn: 0x02, Rst: 0x04, Psh: 0x08, Ack: 0x10, Urg: 0x20, Ece: 0x40, Cwr: 0x80 } as const;
+
+/** Option kinds (RFC 9293 §3.2, RFC 7323 §2.2 and §3.2, RFC 2018 §2 and §3). */
+const OPT_EOL = 0;
+const OPT_NOP = 1;
+const OPT_MSS = 2;
+const OPT_WINDOW_SCALE = 3;
+const OPT_SACK_PERMITTED = 4;
+const OPT_SACK = 5;
+const OPT_TIMESTAMPS = 8;
+
+/** RFC 7323 §2.3: the largest shift a window scale may use. */
+export const MAX_WINDOW_SCALE = 14;
+
+/** The addresses of the IP header that carries the segment, for the pseudo-header sum. */
+export type TcpPseudoHeader = { src: Ipv4Address; dst: Ipv4Address } | { src: Ipv6Address; dst: Ipv6Address };
+
+/** The options this stack understands; all numbers unsigned (u16 MSS, u32 edges and timestamps). */
+export interface TcpOptions {
+  mss?: number;
+  /** The shift to use: a received value over 14 is already clamped to 14 (RFC 7323 §2.3). */
+  windowScale?: number;
+  /**
+   * Set by parse only when the received shift exceeded 14, for the socket to count
+   * (RFC 7323 §2.3: SHOULD log it); emit ignores it.
+   */
+  windowScaleRaw?: number;
+  sackPermitted?: boolean;
+  /** RFC 2018 §3: left edge (first sequence number of a block) and right edge (one past its last). */
+  sack?: { left: number; right: number }[];
+  timestamp?: { value: number; echo: number };
+}
+
+/** The IPv4 (RFC 9293 §3.1) or IPv6 (RFC 8200 §8.1) pseudo-header sum, unfolded. */
+function pseudoHeaderSum(pseudo: TcpPseudoHeader, length: number): number {
+  if (pseudo.src instanceof Ipv4Address) {
+    return pseudoHeaderSumV4(pseudo.src.value, (pseudo.dst as Ipv4Address).value, PROTOCOL_TCP, length);
+  }
+  return pseudoHeaderSumV6(pseudo.src.bytes, (pseudo.dst as Ipv6Address).bytes, PROTOCOL_TCP, length);
+}
+
+function read16(b: Uint8Array, at: number): number {
+  return (b[at] << 8) | b[at + 1];
+}
+
+function read32(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+function write16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 8;
+  b[at + 1] = v & 0xff;
+}
+
+function write32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
+}
+
+/** tcpdump's letters and order: F S R P, "." for ACK, U, E (ECE), W (CWR). */
+const FLAG_LETTERS: ReadonlyArray<[number, string]> = [
+  [TcpFlag.Fin, 'F'],
+  [TcpFlag.Syn, 'S'],
+  [TcpFlag.Rst, 'R'],
+  [TcpFlag.Psh, 'P'],
+  [TcpFlag.Ack, '.'],
+  [TcpFlag.Urg, 'U'],
+  [TcpFlag.Ece, 'E'],
+  [TcpFlag.Cwr, 'W'],
+];
+
+/** The control bits as tcpdump prints them: "S", "S.", "P.", "F.", "R", "."; "none" when no bit is set. */
+export function flagsText(flags: number): string {
+  let text = '';
+  for (const [bit, letter] of FLAG_LETTERS) if (flags & bit) text += letter;
+  return text || 'none';
+}
+
+export class TcpPacket {
+  private constructor(readonly buffer: Uint8Array) {}
+
+  /**
+   * The buffer is the whole segment (the IP payload): TCP has no length field of its own,
+   * so the data runs from the data offset to the end of the buffer.
+   */
+  static checked(buf: Uint8Array): TcpPacket | DropReason {
+    if (buf.length < TCP_HEADER_LEN) return 'truncated';
+    const dataOffset = (buf[DATA_OFFSET] >> 4) * 4;
+    // RFC 9293 §3.1: at least the 5 words of the fixed header, and no more than the segment.
+    if (dataOffset < TCP_HEADER_LEN || dataOffset > buf.length) return 'bad-data-offset';
+    return new TcpPacket(buf);
+  }
+
+  get srcPort(): number {
+    return read16(this.buffer, SRC_PORT);
+  }
+
+  get dstPort(): number {
+    return read16(this.buffer, DST_PORT);
+  }
+
+  get seq(): number {
+    return read32(this.buffer, SEQ);
+  }
+
+  get ack(): number {
+    return read32(this.buffer, ACK);
+  }
+
+  /** The header length in bytes (the field counts 32-bit words). */
+  get dataOffset(): number {
+    return (this.buffer[DATA_OFFSET] >> 4) * 4;
+  }
+
+  /**
+   * The eight control bits of byte 13. The reserved bits of byte 12 are left out: RFC 9293
+   * §3.1 says they "must be ignored in received segments".
+   */
+  get flags(): number {
+    return this.buffer[FLAGS];
+  }
+
+  /** As received: the scale (RFC 7323 §2.2) is the connection's to apply, never to a SYN. */
+  get window(): number {
+    return read16(this.buffer, WINDOW);
+  }
+
+  get checksum(): number {
+    return read16(this.buffer, CHECKSUM);
+  }
+
+  get urgentPointer(): number {
+    return read16(this.buffer, URGENT);
+  }
+
+  get optionsBytes(): Uint8Array {
+    return this.buffer.subarray(TCP_HEADER_LEN, this.dataOffset);
+  }
+
+  get payload(): Uint8Array {
+    return this.buffer.subarray(this.dataOffset);
+  }
+
+  /** True when pseudo-header, header and data sum to all ones (RFC 1071 §2). */
+  checksumIsValid(pseudo: TcpPseudoHeader): boolean {
+    const length = this.buffer.length;
+    return checksumIsValid(this.buffer, 0, length, pseudoHeaderSum(pseudo, length));
+  }
+}
+
+/**
+ * Reads the options area as hostile input (RFC 9293 §3.2): EOL ends the list (the rest is
+ * padding), NOP is one byte, every other option is kind, length (counting both) and data.
+ * An option this stack does not implement is skipped by its length (MUST-5). A length
+ * under 2 or running past the header is malformed (MUST-7 allows a reset; we drop the
+ * segment and count it), and so is an option of a known kind with the wrong length. Linux
+ * ignores a known option of the wrong length instead; dropping keeps a mangled SYN from
+ * opening a connection with options it did not mean.
+ */
+function parseOptions(b: Uint8Array): TcpOptions | DropReason {
+  const options: TcpOptions = {};
+  let i = 0;
+  while (i < b.length) {
+    const kind = b[i];
+    if (kind === OPT_EOL) break;
+    if (kind === OPT_NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= b.length) return 'bad-options';
+    const len = b[i + 1];
+    if (len < 2 || i + len > b.length) return 'bad-options';
+    const at = i + 2;
+    switch (kind) {
+      case OPT_MSS:
+        if (len !== 4) return 'bad-options';
+        options.mss = read16(b, at);
+        break;
+      case OPT_WINDOW_SCALE: {
+        if (len !== 3) return 'bad-options';
+        // RFC 7323 §2.3: a shift over 14 MUST be taken as 14.
+        const shift = b[at];
+        options.windowScale = Math.min(shift, MAX_WINDOW_SCALE);
+        if (shift > MAX_WINDOW_SCALE) options.windowScaleRaw = shift;
+        break;
+      }
+      case OPT_SACK_PERMITTED:
+        if (len !== 2) return 'bad-options';
+        options.sackPermitted = true;
+        break;
+      case OPT_SACK: {
+        // RFC 2018 §3: 2 + 8n bytes; 40 bytes of options leave room for n of 1 to 4.
+        if (len < 10 || (len - 2) % 8 !== 0) return 'bad-options';
+        const blocks: { left: number; right: number }[] = [];
+        for (let p = at; p < i + len; p += 8) blocks.push({ left: read32(b, p), right: read32(b, p + 4) });
+        options.sack = blocks;
+        break;
+      }
+      case OPT_TIMESTAMPS:
+        if (len !== 10) return 'bad-options';
+        options.timestamp = { value: read32(b, at), echo: read32(b, at + 4) };
+        break;
+    }
+    i += len;
+  }
+  return options;
+}
+
+/**
+ * The length of the options as Linux lays them out (tcp_options_write): each in a 4-byte
+ * word of its own, so the header needs no EOL padding.
+ */
+function optionsLen(o: TcpOptions): number {
+  let len = 0;
+  if (o.mss !== undefined) len += 4;
+  if (o.timestamp) len += 12;
+  else if (o.sackPermitted) len += 4;
+  if (o.windowScale !== undefined) len += 4;
+  if (o.sack?.length) len += 4 + 8 * o.sack.length;
+  return len;
+}
+
+/**
+ * Linux's order and packing: MSS; timestamps, with SACK-permitted in the two bytes that
+ * would otherwise be NOPs (so a SYN reads "mss, sackOK, TS, nop, wscale"), or NOP NOP
+ * SACK-permitted alone; NOP window scale; NOP NOP SACK blocks.
+ */
+function writeOptions(o: TcpOptions, b: Uint8Array, at: number): void {
+  if (o.mss !== undefined) {
+    b[at++] = OPT_MSS;
+    b[at++] = 4;
+    write16(b, at, o.mss);
+    at += 2;
+  }
+  if (o.timestamp) {
+    b[at++] = o.sackPermitted ? OPT_SACK_PERMITTED : OPT_NOP;
+    b[at++] = o.sackPermitted ? 2 : OPT_NOP;
+    b[at++] = OPT_TIMESTAMPS;
+    b[at++] = 10;
+    write32(b, at, o.timestamp.value);
+    write32(b, at + 4, o.timestamp.echo);
+    at += 8;
+  } else if (o.sackPermitted) {
+    b.set([OPT_NOP, OPT_NOP, OPT_SACK_PERMITTED, 2], at);
+    at += 4;
+  }
+  if (o.windowScale !== undefined) {
+    b.set([OPT_NOP, OPT_WINDOW_SCALE, 3, o.windowScale], at);
+    at += 4;
+  }
+  if (o.sack?.length) {
+    b.set([OPT_NOP, OPT_NOP, OPT_SACK, 2 + 8 * o.sack.length], at);
+    at += 4;
+    for (const block of o.sack) {
+      write32(b, at, block.left);
+      write32(b, at + 4, block.right);
+      at += 8;
+    }
+  }
+}
+
+export interface TcpReprFields {
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  /** Raw, as on the wire: the sender scales it (RFC 7323 §2.2). */
+  window: number;
+  urgentPointer?: number;
+  options?: TcpOptions;
+  /** The number of data bytes after the header. */
+  payloadLen: number;
+  /** A received segment's data; a repr built to send leaves it out (see TcpRepr.payload). */
+  payload?: Uint8Array;
+}
+
+const NO_PAYLOAD = new Uint8Array(0);
+const U16 = 0xffff;
+const U32 = 0xffffffff;
+
+function checkUint(what: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`TCP ${what} out of range: ${value}`);
+}
+
+export class TcpRepr {
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly seq: number;
+  readonly ack: number;
+  readonly flags: number;
+  readonly window: number;
+  readonly urgentPointer: number;
+  readonly options: TcpOptions;
+  readonly payloadLen: number;
+  /**
+   * A parsed segment's data, a view into the received buffer (no copy). Empty on a repr
+   * built to send: its caller writes the `payloadLen` bytes into the frame itself, between
+   * emitHeader and fillChecksum.
+   */
+  readonly payload: Uint8Array;
+
+  /**
+   * Throws a RangeError for values the header cannot carry: these are the caller's bugs,
+   * not input (whatever parse reads is in range).
+   */
+  constructor(f: TcpReprFields) {
+    checkUint('source port', f.srcPort, U16);
+    checkUint('destination port', f.dstPort, U16);
+    checkUint('sequence number', f.seq, U32);
+    checkUint('acknowledgment number', f.ack, U32);
+    checkUint('flags', f.flags, 0xff);
+    checkUint('window', f.window, U16);
+    checkUint('urgent pointer', f.urgentPointer ?? 0, U16);
+    checkUint('payload length', f.payloadLen, U32);
+    const o = f.options ?? {};
+    if (o.mss !== undefined) checkUint('MSS', o.mss, U16);
+    if (o.windowScale !== undefined) checkUint('window scale', o.windowScale, MAX_WINDOW_SCALE);
+    if (o.timestamp) {
+      checkUint('timestamp value', o.timestamp.value, U32);
+      checkUint('timestamp echo', o.timestamp.echo, U32);
+    }
+    for (const block of o.sack ?? []) {
+      checkUint('SACK left edge', block.left, U32);
+      checkUint('SACK right edge', block.right, U32);
+    }
+    if (f.payload && f.payload.length !== f.payloadLen) {
+      throw new RangeError(`TCP payload of ${f.payload.length} bytes, payloadLen ${f.payloadLen}`);
+    }
+    this.srcPort = f.srcPort;
+    this.dstPort = f.dstPort;
+    this.seq = f.seq;
+    this.ack = f.ack;
+    this.flags = f.flags;
+    this.window = f.window;
+    this.urgentPointer = f.urgentPointer ?? 0;
+    this.options = o;
+    this.payloadLen = f.payloadLen;
+    this.payload = f.payload ?? NO_PAYLOAD;
+  }
+
+  /** Never throws: malformed input comes back as a drop reason. */
+  static parse(pkt: TcpPacket, pseudo: TcpPseudoHeader, opts?: { verifyChecksum?: boolean }): TcpRepr | DropReason {
+    if ((opts?.verifyChecksum ?? true) && !pkt.checksumIsValid(pseudo)) return 'bad-checksum';
+    const options = parseOptions(pkt.optionsBytes);
+    if (isDrop(options)) return options;
+    const payload = pkt.payload;
+    return new TcpRepr({
+      srcPort: pkt.srcPort,
+      dstPort: pkt.dstPort,
+      seq: pkt.seq,
+      ack: pkt.ack,
+      flags: pkt.flags,
+      window: pkt.window,
+      urgentPointer: pkt.urgentPointer,
+      options,
+      payloadLen: payload.length,
+      payload,
+    });
+  }
+
+  /**
+   * 20 bytes and the options in Linux's layout. Throws a RangeError when they do not fit in
+   * 40 bytes: the caller asked for too many (timestamps leave room for 3 SACK blocks, RFC
+   * 2018 §3). A parsed repr may hold a set of options that does not fit this layout.
+   */
+  headerLen(): number {
+    const len = optionsLen(this.options);
+    if (len > MAX_OPTIONS_LEN) throw new RangeError(`TCP options need ${len} bytes, at most ${MAX_OPTIONS_LEN} fit`);
+    return TCP_HEADER_LEN + len;
+  }
+
+  /** Writes the header at `offset` with a zero checksum; the data goes after it, then fillChecksum. */
+  emitHeader(buf: Uint8Array, offset: number): void {
+    const headerLen = this.headerLen();
+    write16(buf, offset + SRC_PORT, this.srcPort);
+    write16(buf, offset + DST_PORT, this.dstPort);
+    write32(buf, offset + SEQ, this.seq);
+    write32(buf, offset + ACK, this.ack);
+    // RFC 9293 §3.1: the reserved bits "must be zero in generated segments".
+    buf[offset + DATA_OFFSET] = (headerLen / 4) << 4;
+    buf[offset + FLAGS] = this.flags;
+    write16(buf, offset + WINDOW, this.window);
+    write16(buf, offset + CHECKSUM, 0);
+    write16(buf, offset + URGENT, this.urgentPointer);
+    writeOptions(this.options, buf, offset + TCP_HEADER_LEN);
+  }
+
+  /**
+   * Checksums the `segmentLen` bytes at `offset` (header and data, in place) with the
+   * pseudo-header, and stores the sum in the header. Unlike UDP, a computed 0 is sent as
+   * is: TCP's checksum is never optional.
+   */
+  fillChecksum(buf: Uint8Array, offset: number, segmentLen: number, pseudo: TcpPseudoHeader): void {
+    write16(buf, offset + CHECKSUM, 0);
+    write16(buf, offset + CHECKSUM, internetChecksum(buf, offset, offset + segmentLen, pseudoHeaderSum(pseudo, segmentLen)));
+  }
+
+  /** The whole segment at `offset`: header, a copy of `payload`, checksum. */
+  emit(buf: Uint8Array, offset: number, payload: Uint8Array, pseudo: TcpPseudoHeader): void {
+    if (payload.length !== this.payloadLen) {
+      throw new RangeError(`TCP payload of ${payload.length} bytes, payloadLen ${this.payloadLen}`);
+    }
+    const headerLen = this.headerLen();
+    this.emitHeader(buf, offset);
+    buf.set(payload, offset + headerLen);
+    this.fillChecksum(buf, offset, headerLen + payload.length, pseudo);
+  }
+}
