@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { MonotonicClock, type Clock } from './clock';
+import type { UdpSocket } from './socket/udp-socket';
 import type { Stack, StackEvent } from './stack';
 
 type EventOf<T extends StackEvent['type']> = Extract<StackEvent, { type: T }>;
@@ -17,6 +18,8 @@ export interface DriverEvents {
   'dhcp6-unbound': (e: EventOf<'dhcp6-unbound'>) => void;
   'echo-reply': (e: EventOf<'echo-reply'>) => void;
   'echo-error': (e: EventOf<'echo-error'>) => void;
+  /** UDP sockets that got datagrams or an error in the last poll: drain them (`stack.udpSockets.receive`/`takeError`). */
+  'udp-ready': (sockets: UdpSocket[]) => void;
   /** A device failed (deleted under the stack): the driver has stopped. */
   error: (err: Error) => void;
 }
@@ -53,6 +56,10 @@ export class StackDriver extends EventEmitter<DriverEvents> {
     for (const iface of this.stack.interfaces) {
       iface.device.attach({ readable: () => this.wake(), error: (err) => this.fail(err) });
     }
+    // A first poll now, so that what needs no waiting (addresses used without probing, a
+    // TUN's addresses) is in place before the caller's next line: an app under the preload
+    // may send at once. Its events stay queued for the first run, after listeners are set.
+    this.stack.poll(this.clock.now());
     this.wake();
     return this;
   }
@@ -66,7 +73,7 @@ export class StackDriver extends EventEmitter<DriverEvents> {
     const now = this.clock.now();
     this.stack.shutdown(now);
     this.stack.poll(now);
-    for (const e of this.stack.takeEvents()) this.emit(e.type, e as never);
+    this.emitAfterPoll();
     this.running = false;
     if (this.immediate) clearImmediate(this.immediate);
     if (this.timer) clearTimeout(this.timer);
@@ -102,8 +109,15 @@ export class StackDriver extends EventEmitter<DriverEvents> {
   private run(): void {
     if (!this.running) return;
     this.stack.poll(this.clock.now());
-    for (const e of this.stack.takeEvents()) this.emit(e.type, e as never);
+    this.emitAfterPoll();
     if (this.running) this.arm();
+  }
+
+  /** What the poll produced, handed out now that the stack is no longer running. */
+  private emitAfterPoll(): void {
+    for (const e of this.stack.takeEvents()) this.emit(e.type, e as never);
+    const ready = this.stack.udpSockets.takeReady();
+    if (ready.length > 0) this.emit('udp-ready', ready);
   }
 
   private arm(): void {

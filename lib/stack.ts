@@ -92,6 +92,7 @@ export class Stack {
       neighborFailed: (iface, frames, now) => this.icmpv4.neighborFailed(iface, frames, now),
       addressUp: (iface, binding) => this.ipv4.addressUp(iface, binding),
       addressDown: (iface, binding) => this.ipv4.addressDown(iface, binding),
+      sendIgmp: (iface, message, dst, now) => this.ipv4.sendIgmp(iface, message, dst, now),
     };
     for (const o of opts.interfaces) {
       const iface = new NetInterface(

@@ -23,6 +23,7 @@ export class StackStats {
   readonly arp = new ProtocolCounters();
   readonly ipv4 = new ProtocolCounters();
   readonly icmpv4 = new ProtocolCounters();
+  readonly igmp = new ProtocolCounters();
   readonly ipv6 = new ProtocolCounters();
   readonly icmpv6 = new ProtocolCounters();
   readonly udp = new ProtocolCounters();

@@ -20,6 +20,12 @@ export type AcdState = 'probing' | 'announcing' | 'bound' | 'conflict';
 export interface AcdConfig {
   /** Off: the address is usable at once (links where nobody else can hold it). */
   enabled: boolean;
+  /**
+   * Off: no probing (§2.1); the address is usable at once and is announced (§2.3) and
+   * defended (§2.4) — what a host that must use its address immediately does, as Linux
+   * does by default. The preload runs so: the app starts sending at once.
+   */
+  probe: boolean;
   probeWaitMs: number;
   probeNum: number;
   probeMinMs: number;
@@ -33,6 +39,7 @@ export interface AcdConfig {
 /** RFC 5227 §1.1 constants. */
 export const DEFAULT_ACD_CONFIG: AcdConfig = {
   enabled: true,
+  probe: true,
   probeWaitMs: 1_000,
   probeNum: 3,
   probeMinMs: 1_000,
@@ -86,6 +93,12 @@ export class AddressClaim {
       if (!this.config.enabled) {
         this.current = 'bound';
         this.sink.ready(this.address, now);
+        return;
+      }
+      if (!this.config.probe) {
+        this.current = 'announcing';
+        this.sink.ready(this.address, now);
+        this.timerAt = now;
         return;
       }
       // §2.1.1: wait a random time in [0, PROBE_WAIT) before the first probe.

@@ -1,5 +1,7 @@
 import { Ipv4Address, Ipv4Cidr, MacAddress, type Ipv6Address } from '../wire/address';
+import type { IgmpMessage } from '../wire/igmp';
 import type { Ipv6Host } from './ipv6-host';
+import type { MldJoinRefusal } from './mld';
 import type { ArpRepr } from '../wire/arp';
 import { isDrop } from '../wire/drop';
 import { ETHERNET_HEADER_LEN, EtherType, EthernetFrame, EthernetRepr } from '../wire/ethernet';
@@ -7,6 +9,7 @@ import type { Device } from '../phy/device';
 import { AddressClaim, DEFAULT_ACD_CONFIG, type AcdConfig, type AcdSink } from './acd';
 import { Arp, type ArpLink } from './arp';
 import type { StackContext } from './context';
+import { IgmpHost, type FilterMode, type IgmpJoinRefusal } from './igmp';
 import { DEFAULT_NEIGHBOR_CONFIG, type NeighborConfig } from './neighbor-cache';
 
 export interface InterfaceConfig {
@@ -42,13 +45,23 @@ export interface InterfaceHooks {
   /** An address became usable (its connected route can go in) or stopped being usable. */
   addressUp(iface: NetInterface, binding: Ipv4Binding): void;
   addressDown(iface: NetInterface, binding: Ipv4Binding): void;
+  /** Sends an IGMP message out of `iface` to `dst` (RFC 3376 §4: TTL 1, Router Alert). */
+  sendIgmp(iface: NetInterface, message: IgmpMessage, dst: Ipv4Address, now: number): void;
+}
+
+/** A membership filter (RFC 3376 §3.1, RFC 3810 §4.1): exclude {} is an any-source join. */
+export interface MulticastFilter<A> {
+  mode: FilterMode;
+  sources: A[];
 }
 
 /** RFC 1112 §6.4: every host is in 224.0.0.1 and accepts its MAC. */
 const ALL_HOSTS_MAC = MacAddress.fromIpv4Multicast(Ipv4Address.parse('224.0.0.1'));
+/** What a Version 3 Report carries besides its records: the IPv4 header with the Router Alert (24) and the Report header (8). */
+const IGMP_REPORT_OVERHEAD = 32;
 
 /**
- * One network interface: its device, link address, IPv4 addresses and ARP. It filters
+ * One network interface: its device, link address, IPv4 addresses, ARP and IGMP. It filters
  * and dispatches what the device receives and frames what the IP layer sends.
  */
 export class NetInterface implements ArpLink, AcdSink {
@@ -64,6 +77,8 @@ export class NetInterface implements ArpLink, AcdSink {
   acceptsDhcpReplies = false;
   /** IPv6 on this interface (addresses, ND, MLD, SLAAC); set by the stack when IPv6 is on. */
   ipv6: Ipv6Host | undefined;
+  /** The IPv4 multicast groups this interface is in (IGMPv3, RFC 3376); none on loopback. */
+  readonly igmp: IgmpHost;
   private bindingList: Ipv4Binding[] = [];
   private claimList: AddressClaim[] = [];
   private readonly acd: AcdConfig;
@@ -92,6 +107,18 @@ export class NetInterface implements ArpLink, AcdSink {
     for (const cidr of config.ipv4 ?? []) this.addIpv4(cidr, isLoopback ? 'loopback' : 'static');
     this.gateway = config.gateway;
     this.arp = ethernet ? new Arp(this, ctx, { ...DEFAULT_NEIGHBOR_CONFIG, ...config.arp }) : undefined;
+    const iface = this;
+    // Loopback keeps memberships (sockets join groups on 127.0.0.1, as on Linux) but reports
+    // them to nobody: no router listens there, and Linux sends no IGMP on IFF_LOOPBACK.
+    this.igmp = new IgmpHost(
+      {
+        get recordsBudget() {
+          return iface.mtu - IGMP_REPORT_OVERHEAD;
+        },
+        send: isLoopback ? () => {} : (message, dst, now) => hooks.sendIgmp(iface, message, dst, now),
+      },
+      ctx.random,
+    );
   }
 
   /** The IP MTU in use. */
@@ -140,10 +167,17 @@ export class NetInterface implements ArpLink, AcdSink {
     return undefined;
   }
 
-  /** Whether an IPv4 packet to `dst` is for this host on this interface (RFC 1122 §3.3.6). */
-  acceptsIpv4(dst: Ipv4Address): boolean {
+  /**
+   * Whether an IPv4 packet to `dst` is for this host on this interface (RFC 1122 §3.3.6). A
+   * multicast is for us while the interface is in the group (RFC 1112 §6.2), and, given the
+   * packet's `src`, when the group's source filter lets it in (RFC 3376 §3.2).
+   */
+  acceptsIpv4(dst: Ipv4Address, src?: Ipv4Address): boolean {
     if (dst.isBroadcast) return true;
-    if (dst.isMulticast) return dst.value === 0xe0000001;
+    if (dst.isMulticast) {
+      if (!this.igmp) return dst.value === 0xe0000001;
+      return src ? this.igmp.isMemberFor(dst, src) : this.igmp.isMember(dst);
+    }
     for (const b of this.bindings) {
       if (!b.claim.usable) continue;
       if (b.cidr.address.equals(dst)) return true;
@@ -233,6 +267,47 @@ export class NetInterface implements ArpLink, AcdSink {
     else this.acceptedMulticast.delete(mac.value);
   }
 
+  /**
+   * `owner` wants IPv4 `group` here through `filter` (any source by default): IGMP reports it,
+   * and frames to the group's MAC (RFC 1112 §6.4) come in while the interface is a member.
+   */
+  joinIpv4Group(group: Ipv4Address, owner: string, now: number, filter?: MulticastFilter<Ipv4Address>): IgmpJoinRefusal | 'no-igmp' | undefined {
+    if (!this.igmp) return 'no-igmp';
+    const refused = this.igmp.join(group, owner, now, filter);
+    if (!refused) this.syncMulticastMac(MacAddress.fromIpv4Multicast(group));
+    return refused;
+  }
+
+  leaveIpv4Group(group: Ipv4Address, owner: string, now: number): void {
+    if (!this.igmp) return;
+    this.igmp.leave(group, owner, now);
+    this.syncMulticastMac(MacAddress.fromIpv4Multicast(group));
+  }
+
+  /** The IPv6 twin of `joinIpv4Group`, through MLD (RFC 3810) and the RFC 2464 §7 MAC. */
+  joinIpv6Group(group: Ipv6Address, owner: string, now: number, filter?: MulticastFilter<Ipv6Address>): MldJoinRefusal | 'no-ipv6' | undefined {
+    if (!this.ipv6) return 'no-ipv6';
+    const refused = this.ipv6.mld.join(group, owner, now, filter);
+    if (!refused) this.syncMulticastMac(MacAddress.fromIpv6Multicast(group));
+    return refused;
+  }
+
+  leaveIpv6Group(group: Ipv6Address, owner: string, now: number): void {
+    if (!this.ipv6) return;
+    this.ipv6.mld.leave(group, owner, now);
+    this.syncMulticastMac(MacAddress.fromIpv6Multicast(group));
+  }
+
+  /**
+   * Accept `mac` while some group this interface is in maps to it: 32 IPv4 groups share each
+   * MAC (RFC 1112 §6.4) and IPv6 groups share the low 32 bits (RFC 2464 §7), so leaving one
+   * group must not deafen another.
+   */
+  private syncMulticastMac(mac: MacAddress): void {
+    const macs = [...(this.igmp?.groups() ?? []).map((g) => MacAddress.fromIpv4Multicast(g)), ...(this.ipv6?.mld.groups() ?? []).map((g) => MacAddress.fromIpv6Multicast(g))];
+    this.setMulticastMac(mac, macs.some((m) => m.value === mac.value));
+  }
+
   neighborFailed(frames: Uint8Array[], now: number): void {
     this.hooks.neighborFailed(this, frames, now);
   }
@@ -279,10 +354,13 @@ export class NetInterface implements ArpLink, AcdSink {
   poll(now: number): void {
     for (const c of this.claims) c.poll(now);
     this.arp?.cache.poll(now);
+    this.igmp?.poll(now);
   }
 
   pollAt(): number | undefined {
     let next = this.arp?.cache.pollAt();
+    const igmpAt = this.igmp?.pollAt();
+    if (igmpAt !== undefined && (next === undefined || igmpAt < next)) next = igmpAt;
     for (const c of this.claims) {
       const at = c.pollAt();
       if (at !== undefined && (next === undefined || at < next)) next = at;

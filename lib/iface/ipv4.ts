@@ -1,7 +1,8 @@
-import type { Ipv4Address } from '../wire/address';
+import { Ipv4Address } from '../wire/address';
 import type { DropReason } from '../wire/drop';
 import { isDrop } from '../wire/drop';
 import { DHCP4_CLIENT_PORT } from '../wire/dhcp4';
+import { emitIgmp, igmpLen, parseIgmp, ROUTER_ALERT_OPTION, type IgmpMessage } from '../wire/igmp';
 import { badOptionOffset, IpProtocol, IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
 import type { Ipv4Binding, NetInterface } from './interface';
@@ -46,15 +47,25 @@ export interface Ipv4Send {
   dst: Ipv4Address;
   protocol: number;
   ttl?: number;
+  /** RFC 2474 Differentiated Services codepoint; 0 by default. */
+  dscp?: number;
   dontFragment?: boolean;
+  /** IP options as they go on the wire (RFC 791 §3.1), e.g. the Router Alert (RFC 2113). */
+  options?: Uint8Array;
   payloadLen: number;
   /** Writes the payload at `offset`; `src` is the source chosen (UDP and TCP checksum it). */
   writePayload(buf: Uint8Array, offset: number, src: Ipv4Address): void;
   /**
    * Leave by this interface. With it, a source of 0.0.0.0 to the limited broadcast is
-   * allowed: a host without an address yet (DHCP, RFC 1122 §3.2.1.3 (a)).
+   * allowed: a host without an address yet (DHCP, RFC 1122 §3.2.1.3 (a)); so is one to a
+   * multicast group (IGMP, RFC 3376 §4.2.13).
    */
   iface?: NetInterface;
+  /**
+   * A multicast also goes to this host's own listeners when the interface it leaves by is in
+   * the group (Linux's IP_MULTICAST_LOOP, ip_mc_output; RFC 1112 §6.1).
+   */
+  multicastLoop?: boolean;
 }
 
 export interface Ipv4Path {
@@ -83,6 +94,7 @@ export class Ipv4Layer {
     // RFC 6864 allows any identification for atomic datagrams; start somewhere unguessable.
     this.ident = ctx.random.u32() & 0xffff;
     this.reassembler = new Ipv4Reassembler(ctx.stats.ipv4, reassembly);
+    this.register(IpProtocol.Igmp, { receive: (ip, payload, arrival, now) => this.receiveIgmp(ip, payload, arrival, now) });
   }
 
   poll(now: number): void {
@@ -116,6 +128,16 @@ export class Ipv4Layer {
     return this.ownerOf(addr) !== undefined;
   }
 
+  /** Whether `addr` is the limited broadcast or the directed broadcast of one of our subnets. */
+  isBroadcast(addr: Ipv4Address): boolean {
+    return this.interfaces.some((i) => i.isBroadcast(addr));
+  }
+
+  /** The interface called `name` (the device's name). */
+  interfaceNamed(name: string): NetInterface | undefined {
+    return this.interfaces.find((i) => i.name === name);
+  }
+
   receive(iface: NetInterface, bytes: Uint8Array, now: number, linkBroadcast: boolean): void {
     const stats = this.ctx.stats.ipv4;
     const pkt = Ipv4Packet.checked(bytes);
@@ -130,7 +152,9 @@ export class Ipv4Layer {
     // 127/8 must never appear on a wire.
     if (ip.src.isBroadcast || ip.src.isMulticast || iface.isBroadcast(ip.src)) return stats.drop('bad-source');
     if (!iface.isLoopback && (ip.src.isLoopback || ip.dst.isLoopback)) return stats.drop('martian-loopback');
-    const accepted = iface.isLoopback ? ip.dst.isLoopback || this.isLocal(ip.dst) : iface.acceptsIpv4(ip.dst) || (iface.acceptsDhcpReplies && isDhcpReply(ip, pkt.payload));
+    // Linux (ip_check_mc_rcv): IGMP to a group we are in passes whatever its source filter says.
+    const filteredSrc = ip.protocol === IpProtocol.Igmp ? undefined : ip.src;
+    const accepted = iface.isLoopback ? ip.dst.isLoopback || this.isLocal(ip.dst) || (ip.dst.isMulticast && iface.acceptsIpv4(ip.dst, filteredSrc)) : iface.acceptsIpv4(ip.dst, filteredSrc) || (iface.acceptsDhcpReplies && isDhcpReply(ip, pkt.payload));
     if (!accepted) return stats.drop('not-for-us');
     const packet = pkt.buffer.subarray(0, pkt.totalLength);
     if (ip.moreFragments || ip.fragmentOffset !== 0) {
@@ -197,7 +221,7 @@ export class Ipv4Layer {
   /** The path out of a given interface: on-link, or through a route of that interface. */
   private routeVia(iface: NetInterface, dst: Ipv4Address, src?: Ipv4Address): Ipv4Path | DropReason {
     if (src?.isUnspecified) {
-      return dst.isBroadcast ? { iface, nextHop: dst, src } : 'bad-source';
+      return dst.isBroadcast || dst.isMulticast ? { iface, nextHop: dst, src } : 'bad-source';
     }
     if (src && !iface.usableBinding(src)) return 'bad-source';
     if (dst.isBroadcast || dst.isMulticast || iface.isBroadcast(dst)) {
@@ -225,9 +249,13 @@ export class Ipv4Layer {
       protocol: req.protocol,
       payloadLen: req.payloadLen,
       ttl: req.ttl ?? 64,
+      dscp: req.dscp,
       dontFragment: req.dontFragment ?? true,
       ident: this.nextIdent(),
+      options: req.options,
     });
+    // Out through loopback, the packet itself comes back: no second copy.
+    const loop = req.multicastLoop === true && req.dst.isMulticast && !path.iface.isLoopback && path.iface.acceptsIpv4(req.dst, path.src);
     const headerLen = ip.bufferLen();
     const offset = path.iface.linkHeaderLen;
     stats.tx++;
@@ -236,6 +264,7 @@ export class Ipv4Layer {
       ip.emit(frame, offset);
       req.writePayload(frame, offset + headerLen, path.src);
       path.iface.transmitIpv4(frame, path.nextHop, now);
+      if (loop) this.loopBack(path.iface, frame.slice(offset), now);
       return undefined;
     }
     // RFC 791 §2.3: a datagram marked don't-fragment that does not fit is not sent (the socket hears EMSGSIZE).
@@ -247,11 +276,61 @@ export class Ipv4Layer {
     const payload = new Uint8Array(req.payloadLen);
     req.writePayload(payload, 0, path.src);
     for (const frame of fragmentIpv4(ip, payload, path.iface.mtu, offset)) path.iface.transmitIpv4(frame, path.nextHop, now);
+    if (loop) {
+      const whole = new Uint8Array(headerLen + req.payloadLen);
+      ip.emit(whole, 0);
+      whole.set(payload, headerLen);
+      this.loopBack(path.iface, whole, now);
+    }
     return undefined;
   }
 
+  /**
+   * Linux's ip_mc_output: the looped copy of a multicast, whole (before fragmentation), comes
+   * in through the normal receive path of the interface it left by. Receiving a multicast
+   * never sends one, so this cannot recurse.
+   */
+  private loopBack(iface: NetInterface, packet: Uint8Array, now: number): void {
+    this.receive(iface, packet, now, true);
+  }
+
+  /**
+   * RFC 3376 §4: IGMP messages carry TTL 1 and the Router Alert; §4.2.13: from 0.0.0.0 while
+   * the interface has no address. Linux marks them Internetwork Control (TOS 0xc0, DSCP CS6).
+   */
+  sendIgmp(iface: NetInterface, message: IgmpMessage, dst: Ipv4Address, now: number): void {
+    const src = iface.sourceFor(dst) ?? Ipv4Address.UNSPECIFIED;
+    const dropped = this.send(
+      {
+        src,
+        dst,
+        iface,
+        protocol: IpProtocol.Igmp,
+        ttl: 1,
+        dscp: DSCP_CS6,
+        options: ROUTER_ALERT_OPTION,
+        payloadLen: igmpLen(message),
+        writePayload: (buf, off) => emitIgmp(message, buf, off),
+      },
+      now,
+    );
+    if (dropped === undefined) this.ctx.stats.igmp.tx++;
+  }
+
+  /** IGMP (protocol 2) for the interface's host machinery; malformed messages are counted in stats.igmp and dropped. */
+  private receiveIgmp(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void {
+    const stats = this.ctx.stats.igmp;
+    const host = arrival.iface.igmp;
+    if (!host) return stats.drop('no-igmp');
+    const message = parseIgmp(payload);
+    if (isDrop(message)) return stats.drop(message);
+    const dropped = host.receive(message, ip.dst, now);
+    if (dropped) return stats.drop(dropped);
+    stats.rx++;
+  }
+
   /** The interface holding `addr` as a usable address; all of 127/8 belongs to loopback (RFC 1122 §3.2.1.3). */
-  private ownerOf(addr: Ipv4Address): NetInterface | undefined {
+  ownerOf(addr: Ipv4Address): NetInterface | undefined {
     for (const iface of this.interfaces) {
       if (iface.usableBinding(addr) || (iface.isLoopback && addr.isLoopback)) return iface;
     }
@@ -263,6 +342,9 @@ export class Ipv4Layer {
     return this.ident;
   }
 }
+
+/** RFC 2474 Class Selector 6 (the old precedence "internetwork control"). */
+const DSCP_CS6 = 48;
 
 /** RFC 1812 §4.3.2.3: an ICMP error quotes at most 576 - 20 - 8 bytes of a datagram. */
 const MAX_QUOTE = 548;

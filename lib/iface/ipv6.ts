@@ -51,6 +51,11 @@ export interface Ipv6Send {
   dstMac?: MacAddress;
   /** Put a Hop-by-Hop Router Alert (RFC 2711) in front: MLD. */
   routerAlert?: boolean;
+  /**
+   * A multicast also goes to this host's own listeners when the interface it leaves by is in
+   * the group (Linux's IPV6_MULTICAST_LOOP, ip6_finish_output2; RFC 3493 §5.2).
+   */
+  multicastLoop?: boolean;
 }
 
 export interface Ipv6Path {
@@ -205,6 +210,7 @@ export class Ipv6Layer {
     const extLen = hbh?.length ?? 0;
     const ip = new Ipv6Repr({ src: path.src, dst: req.dst, nextHeader: hbh ? Ipv6NextHeader.HopByHop : req.nextHeader, payloadLen: extLen + req.payloadLen, hopLimit: req.hopLimit ?? 64 });
     const offset = path.iface.linkHeaderLen;
+    const loop = req.multicastLoop === true && req.dst.isMulticast && path.iface.ipv6?.isMember(req.dst) === true;
     // The link MTU, lowered by a Router Advertisement's MTU option (RFC 4861 §6.3.4) and by Packet Too Big (RFC 8201).
     const mtu = Math.min(path.iface.mtu, path.iface.ipv6?.autoconf.mtu ?? Infinity, this.destinations.pathMtu(req.dst, now) ?? Infinity);
     stats.tx++;
@@ -214,6 +220,7 @@ export class Ipv6Layer {
       if (hbh) frame.set(hbh, offset + IPV6_HEADER_LEN);
       req.writePayload(frame, offset + IPV6_HEADER_LEN + extLen, path.src);
       path.iface.transmitIpv6(frame, path.nextHop, now, req.dstMac);
+      if (loop) this.receive(path.iface, frame.slice(offset), now);
       return undefined;
     }
     // RFC 8200 §5: the source fragments what does not fit the path MTU (at least 1280).
@@ -222,6 +229,14 @@ export class Ipv6Layer {
     this.ident = (this.ident + 1) >>> 0;
     const frames = fragmentIpv6(ip, hbh ?? new Uint8Array(0), data, req.nextHeader, Math.max(1280, mtu), offset, this.ident);
     for (const f of frames) path.iface.transmitIpv6(f, path.nextHop, now, req.dstMac);
+    if (loop) {
+      // The looped copy is whole, as Linux loops before fragmenting; receiving a multicast never sends one.
+      const whole = new Uint8Array(IPV6_HEADER_LEN + extLen + req.payloadLen);
+      ip.emit(whole, 0);
+      if (hbh) whole.set(hbh, IPV6_HEADER_LEN);
+      whole.set(data, IPV6_HEADER_LEN + extLen);
+      this.receive(path.iface, whole, now);
+    }
     return undefined;
   }
 

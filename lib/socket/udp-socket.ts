@@ -1,6 +1,7 @@
 import { Ipv4Address, type Ipv6Address } from '../wire/address';
 import { isDrop } from '../wire/drop';
 import type { StackContext } from '../iface/context';
+import type { NetInterface } from '../iface/interface';
 import type { Ipv4Layer } from '../iface/ipv4';
 import type { Ipv6Layer } from '../iface/ipv6';
 import type { Udp, UdpDatagram, UdpEndpoints, UdpErrorReport } from './udp';
@@ -20,16 +21,41 @@ export interface UdpReceived {
 }
 
 export type UdpBindError = 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'EINVAL';
-export type UdpSendError = 'EMSGSIZE' | 'EDESTADDRREQ' | 'EISCONN' | 'EINVAL' | 'ENETUNREACH' | 'EADDRNOTAVAIL' | 'EADDRINUSE' | 'EIO';
+export type UdpSendError = 'EMSGSIZE' | 'EDESTADDRREQ' | 'EISCONN' | 'EINVAL' | 'ENETUNREACH' | 'EADDRNOTAVAIL' | 'EADDRINUSE' | 'EIO' | 'EACCES';
+export type UdpAddMembershipError = 'EINVAL' | 'EADDRINUSE' | 'ENODEV' | 'ENOBUFS';
+export type UdpDropMembershipError = 'EINVAL' | 'EADDRNOTAVAIL';
+export type UdpAddSourceMembershipError = 'EINVAL' | 'ENODEV' | 'ENOBUFS' | 'EADDRNOTAVAIL';
+export type UdpDropSourceMembershipError = 'EINVAL' | 'ENODEV' | 'EADDRNOTAVAIL' | 'ENOBUFS';
+
+/**
+ * Where a membership or the multicasts of a socket go: an IPv4 address of an interface
+ * (Linux's imr_interface; 0.0.0.0 is none), or an interface's name (the scope id of an IPv6
+ * address, Linux's ifindex); undefined for the interface the route to the group picks.
+ */
+export type UdpMulticastInterface = Ipv4Address | string | undefined;
 
 export interface UdpSocketOptions {
   /** The ephemeral port range, inclusive: IANA's 49152–65535 (RFC 6335 §6) by default. */
   ephemeralPorts: [number, number];
   /** Receive queue bound in payload bytes: Linux's rmem_default, 212992. */
   recvBufferSize: number;
+  /** IPv4 memberships of one socket: Linux's igmp_max_memberships, 20. */
+  igmpMaxMemberships: number;
+  /** Sources of one IPv4 source-specific membership: Linux's igmp_max_msf, 10. */
+  igmpMaxSources: number;
+  /** Sources of one IPv6 source-specific membership: Linux's mld_max_msf, 64. */
+  mldMaxSources: number;
 }
 
-const DEFAULTS: UdpSocketOptions = { ephemeralPorts: [49152, 65535], recvBufferSize: 212_992 };
+const DEFAULTS: UdpSocketOptions = { ephemeralPorts: [49152, 65535], recvBufferSize: 212_992, igmpMaxMemberships: 20, igmpMaxSources: 10, mldMaxSources: 64 };
+
+/** One (group, interface) a socket joined (RFC 3678 §4.1, as Linux's ip_mc_socklist). */
+export interface UdpMembership {
+  readonly group: IpAddress;
+  readonly iface: NetInterface;
+  /** The INCLUDE-mode sources of a source-specific membership (RFC 3678 §4.1.3); undefined for any source. */
+  sources: IpAddress[] | undefined;
+}
 
 /** The largest payload: 65535 minus the IPv4 (20) and UDP (8) headers; IPv6's payload length excludes its header. */
 const MAX_PAYLOAD = { 4: 65_507, 6: 65_527 } as const;
@@ -51,6 +77,18 @@ export class UdpSocket {
   /** Bind order: among equal matches, a unicast goes to the most recently bound socket. */
   bindSeq = 0;
   closed = false;
+  /** Unicast (and broadcast) TTL or hop limit (IP_TTL, IPV6_UNICAST_HOPS); undefined for the stack's default, 64. */
+  ttl: number | undefined = undefined;
+  /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS: Linux's default 1 keeps multicasts on the link (RFC 1112 §6.1). */
+  multicastTtl = 1;
+  /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP: this host's own sockets hear its multicasts. */
+  multicastLoop = true;
+  /** SO_BROADCAST: without it a send or connect to a broadcast address is EACCES, as on Linux. */
+  broadcast = false;
+  /** IP_MULTICAST_IF / IPV6_MULTICAST_IF: where multicasts leave; undefined for the route's choice. */
+  multicastInterface: NetInterface | undefined = undefined;
+  /** The groups joined, by `group%interface`. */
+  readonly memberships = new Map<string, UdpMembership>();
 
   constructor(readonly id: number, readonly family: 4 | 6, recvBufferSize: number) {
     this.recvBufferSize = recvBufferSize;
@@ -111,6 +149,8 @@ export class UdpSocketTable implements UdpEndpoints {
       if (err) return err;
     }
     const local = socket.local!;
+    // Linux (ip4_datagram_connect): a broadcast peer needs SO_BROADCAST.
+    if (this.needsBroadcastFlag(socket, remote.address)) return 'EACCES';
     if (local.address === undefined || local.address.isMulticast) {
       const src = this.sourceFor(remote.address, now);
       if (src === undefined) return 'ENETUNREACH';
@@ -140,14 +180,146 @@ export class UdpSocketTable implements UdpEndpoints {
       const err = this.bind(socket, { port: 0 });
       if (err) return err;
     }
+    // Linux (udp_sendmsg): a broadcast destination needs SO_BROADCAST.
+    if (this.needsBroadcastFlag(socket, dst.address)) return 'EACCES';
     const local = socket.local!;
     const src = local.address && !local.address.isMulticast && !(local.address instanceof Ipv4Address && local.address.isBroadcast) ? local.address : undefined;
-    const dropped = this.udp.send({ src, dst: dst.address, srcPort: local.port, dstPort: dst.port, payload }, now);
+    const multicast = dst.address.isMulticast;
+    const dropped = this.udp.send(
+      {
+        src,
+        dst: dst.address,
+        srcPort: local.port,
+        dstPort: dst.port,
+        payload,
+        ttl: multicast ? socket.multicastTtl : socket.ttl,
+        iface: multicast ? socket.multicastInterface : undefined,
+        multicastLoop: multicast && socket.multicastLoop,
+      },
+      now,
+    );
     if (dropped === undefined) return undefined;
     if (dropped === 'no-route') return 'ENETUNREACH';
     if (dropped === 'too-big') return 'EMSGSIZE';
     if (dropped === 'bad-source') return 'EADDRNOTAVAIL';
     return 'EIO';
+  }
+
+  /**
+   * IP_MULTICAST_IF / IPV6_MULTICAST_IF: multicasts leave by the interface holding this IPv4
+   * address, or by the interface of this name; 0.0.0.0, '' or undefined go back to the route's
+   * choice. EADDRNOTAVAIL when there is no such interface (or it has no IPv6, for IPv6).
+   */
+  setMulticastInterface(socket: UdpSocket, iface: UdpMulticastInterface): 'EADDRNOTAVAIL' | undefined {
+    if (isDefaultInterface(iface)) {
+      socket.multicastInterface = undefined;
+      return undefined;
+    }
+    const found = this.namedInterface(socket.family, iface!);
+    if (!found) return 'EADDRNOTAVAIL';
+    socket.multicastInterface = found;
+    return undefined;
+  }
+
+  /**
+   * Joins `group` on an interface for any source (IP_ADD_MEMBERSHIP, IPV6_JOIN_GROUP), with
+   * Linux's errors: EINVAL for a group that is not multicast or of the other family,
+   * EADDRINUSE for a (group, interface) the socket already joined, ENODEV when the interface
+   * does not exist (or no route picks one), ENOBUFS past the host's limits.
+   */
+  addMembership(socket: UdpSocket, group: IpAddress, iface: UdpMulticastInterface, now: number): UdpAddMembershipError | undefined {
+    if (socket.closed || familyOf(group) !== socket.family || !group.isMulticast) return 'EINVAL';
+    const on = this.membershipInterface(socket.family, group, iface, now);
+    if (!on) return 'ENODEV';
+    const key = membershipKey(group, on);
+    if (socket.memberships.has(key)) return 'EADDRINUSE';
+    if (this.atMembershipLimit(socket)) return 'ENOBUFS';
+    const m: UdpMembership = { group, iface: on, sources: undefined };
+    const err = this.apply(socket, m, now);
+    if (err) return err;
+    socket.memberships.set(key, m);
+    return undefined;
+  }
+
+  /**
+   * Leaves `group` (IP_DROP_MEMBERSHIP, IPV6_LEAVE_GROUP), any-source or source-specific; with
+   * no interface, the first membership of the group, as Linux does. EADDRNOTAVAIL when the
+   * socket has no such membership (Linux says so too for an IPv4 group that is not multicast;
+   * IPv6 says EINVAL).
+   */
+  dropMembership(socket: UdpSocket, group: IpAddress, iface: UdpMulticastInterface, now: number): UdpDropMembershipError | undefined {
+    if (socket.closed || familyOf(group) !== socket.family) return 'EINVAL';
+    if (!group.isMulticast) return socket.family === 4 ? 'EADDRNOTAVAIL' : 'EINVAL';
+    let m: UdpMembership | undefined;
+    if (isDefaultInterface(iface)) {
+      m = [...socket.memberships.values()].find((x) => sameAddress(x.group, group));
+    } else {
+      const on = this.namedInterface(socket.family, iface!);
+      m = on && socket.memberships.get(membershipKey(group, on));
+    }
+    if (!m) return 'EADDRNOTAVAIL';
+    this.leave(socket, m, now);
+    socket.memberships.delete(membershipKey(m.group, m.iface));
+    return undefined;
+  }
+
+  /**
+   * Adds `source` to an INCLUDE-mode membership of `group` (IP_ADD_SOURCE_MEMBERSHIP,
+   * MCAST_JOIN_SOURCE_GROUP; RFC 3678 §4.1.3), joining first when needed. As on Linux, an
+   * any-source membership becomes include {source}; a source already there is EADDRNOTAVAIL;
+   * past igmpMaxSources / mldMaxSources is ENOBUFS.
+   */
+  addSourceMembership(socket: UdpSocket, source: IpAddress, group: IpAddress, iface: UdpMulticastInterface, now: number): UdpAddSourceMembershipError | undefined {
+    if (socket.closed || familyOf(group) !== socket.family || familyOf(source) !== socket.family || !group.isMulticast) return 'EINVAL';
+    const on = this.membershipInterface(socket.family, group, iface, now);
+    if (!on) return 'ENODEV';
+    const key = membershipKey(group, on);
+    const existing = socket.memberships.get(key);
+    if (!existing) {
+      if (this.atMembershipLimit(socket)) return 'ENOBUFS';
+      const m: UdpMembership = { group, iface: on, sources: [source] };
+      const err = this.apply(socket, m, now);
+      if (err) return err;
+      socket.memberships.set(key, m);
+      return undefined;
+    }
+    const before = existing.sources;
+    const sources = before ?? [];
+    if (sources.some((s) => sameAddress(s, source))) return 'EADDRNOTAVAIL';
+    if (sources.length >= (socket.family === 4 ? this.options.igmpMaxSources : this.options.mldMaxSources)) return 'ENOBUFS';
+    existing.sources = [...sources, source];
+    const err = this.apply(socket, existing, now);
+    if (err) existing.sources = before;
+    return err;
+  }
+
+  /**
+   * Removes `source` from an INCLUDE-mode membership (IP_DROP_SOURCE_MEMBERSHIP,
+   * MCAST_LEAVE_SOURCE_GROUP); the last source's removal leaves the group (RFC 3678 §4.1.3:
+   * include {} is no membership). EINVAL without a membership of the group on that interface,
+   * EADDRNOTAVAIL when the source is not in its filter, as on Linux.
+   */
+  dropSourceMembership(socket: UdpSocket, source: IpAddress, group: IpAddress, iface: UdpMulticastInterface, now: number): UdpDropSourceMembershipError | undefined {
+    if (socket.closed || familyOf(group) !== socket.family || familyOf(source) !== socket.family || !group.isMulticast) return 'EINVAL';
+    const on = this.membershipInterface(socket.family, group, iface, now);
+    if (!on) return 'ENODEV';
+    const key = membershipKey(group, on);
+    const m = socket.memberships.get(key);
+    if (!m) return 'EINVAL';
+    const before = m.sources;
+    if (!before) return 'EADDRNOTAVAIL';
+    const left = before.filter((s) => !sameAddress(s, source));
+    if (left.length === before.length) return 'EADDRNOTAVAIL';
+    if (left.length === 0) {
+      this.leave(socket, m, now);
+      socket.memberships.delete(key);
+      return undefined;
+    }
+    m.sources = left;
+    // Fewer included sources can still grow the interface's merged exclude list past its bound (RFC 3376 §3.2).
+    const err = this.apply(socket, m, now);
+    if (err) m.sources = before;
+    return err;
   }
 
   /** The next datagram, oldest first. */
@@ -171,7 +343,10 @@ export class UdpSocketTable implements UdpEndpoints {
     return ready;
   }
 
-  close(socket: UdpSocket): void {
+  /** Closes the socket; its memberships are left (the routers hear of it when it was the last member). */
+  close(socket: UdpSocket, now: number): void {
+    for (const m of socket.memberships.values()) this.leave(socket, m, now);
+    socket.memberships.clear();
     socket.closed = true;
     this.sockets.delete(socket);
     this.ready.delete(socket);
@@ -192,7 +367,7 @@ export class UdpSocketTable implements UdpEndpoints {
     const matches: UdpSocket[] = [];
     for (const s of this.sockets) {
       const score = this.score(s, family, d);
-      if (score < 0) continue;
+      if (score < 0 || (d.dst.isMulticast && !this.sourceAllowed(s, d))) continue;
       matches.push(s);
       if (score > bestScore || (score === bestScore && s.bindSeq > best!.bindSeq)) {
         best = s;
@@ -268,6 +443,51 @@ export class UdpSocketTable implements UdpEndpoints {
     return undefined;
   }
 
+  /** Linux's ip_mc_sf_allow / inet6_mc_check: a socket with no membership of the group hears it (mc_all); one with a source-specific membership on the arrival interface only from its sources. */
+  private sourceAllowed(s: UdpSocket, d: UdpDatagram): boolean {
+    const m = s.memberships.get(membershipKey(d.dst, d.iface));
+    return !m?.sources || m.sources.some((src) => sameAddress(src, d.src));
+  }
+
+  /** Linux's RTCF_BROADCAST check: the limited or a directed broadcast, without SO_BROADCAST. */
+  private needsBroadcastFlag(socket: UdpSocket, dst: IpAddress): boolean {
+    return dst instanceof Ipv4Address && !socket.broadcast && this.ipv4.isBroadcast(dst);
+  }
+
+  private atMembershipLimit(socket: UdpSocket): boolean {
+    return socket.family === 4 && socket.memberships.size >= this.options.igmpMaxMemberships;
+  }
+
+  /** The interface for a membership: the one named, or the one the route to the group leaves by (Linux's ip_mc_find_dev, ipv6_sock_mc_join). */
+  private membershipInterface(family: 4 | 6, group: IpAddress, iface: UdpMulticastInterface, now: number): NetInterface | undefined {
+    if (!isDefaultInterface(iface)) return this.namedInterface(family, iface!);
+    const path = group instanceof Ipv4Address ? this.ipv4.route(group) : this.ipv6.route(group, undefined, now);
+    return isDrop(path) ? undefined : path.iface;
+  }
+
+  /** An IPv4 address of an interface (IPv4 sockets only) or an interface's name. */
+  private namedInterface(family: 4 | 6, iface: Ipv4Address | string): NetInterface | undefined {
+    const found = iface instanceof Ipv4Address ? (family === 4 ? this.ipv4.ownerOf(iface) : undefined) : this.ipv4.interfaceNamed(iface);
+    return family === 6 && !found?.ipv6 ? undefined : found;
+  }
+
+  /** Hands the membership's filter to IGMP or MLD on its interface, owned by this socket. */
+  private apply(socket: UdpSocket, m: UdpMembership, now: number): 'ENODEV' | 'ENOBUFS' | undefined {
+    const owner = ownerOf(socket);
+    const mode = m.sources ? 'include' : 'exclude';
+    const refused =
+      m.group instanceof Ipv4Address
+        ? m.iface.joinIpv4Group(m.group, owner, now, { mode, sources: (m.sources ?? []) as Ipv4Address[] })
+        : m.iface.joinIpv6Group(m.group, owner, now, { mode, sources: (m.sources ?? []) as Ipv6Address[] });
+    if (refused === 'no-igmp' || refused === 'no-ipv6') return 'ENODEV';
+    return refused ? 'ENOBUFS' : undefined;
+  }
+
+  private leave(socket: UdpSocket, m: UdpMembership, now: number): void {
+    if (m.group instanceof Ipv4Address) m.iface.leaveIpv4Group(m.group, ownerOf(socket), now);
+    else m.iface.leaveIpv6Group(m.group, ownerOf(socket), now);
+  }
+
   private isLocal(address: IpAddress): boolean {
     return address instanceof Ipv4Address ? this.ipv4.isLocal(address) : this.ipv6.isLocal(address);
   }
@@ -276,6 +496,19 @@ export class UdpSocketTable implements UdpEndpoints {
     const path = dst instanceof Ipv4Address ? this.ipv4.route(dst) : this.ipv6.route(dst, undefined, now);
     return isDrop(path) ? undefined : path.src;
   }
+}
+
+/** The owner of a socket's memberships in IGMP and MLD: one per socket. */
+function ownerOf(socket: UdpSocket): string {
+  return `udp:${socket.id}`;
+}
+
+function membershipKey(group: IpAddress, iface: NetInterface): string {
+  return `${group}%${iface.name}`;
+}
+
+function isDefaultInterface(iface: UdpMulticastInterface): boolean {
+  return iface === undefined || iface === '' || (iface instanceof Ipv4Address && iface.isUnspecified);
 }
 
 function familyOf(address: IpAddress): 4 | 6 {

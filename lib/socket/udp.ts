@@ -48,7 +48,10 @@ export interface UdpSend {
   payload: Uint8Array;
   /** Leave by this interface; with it, a source of 0.0.0.0 to a broadcast is allowed (RFC 1122 §3.2.1.3, DHCP). */
   iface?: NetInterface;
+  /** IPv4 TTL or IPv6 hop limit; the layer's default (64) when not given. */
   ttl?: number;
+  /** A multicast is also delivered to this host's sockets (Linux's IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP). */
+  multicastLoop?: boolean;
 }
 
 /**
@@ -110,12 +113,12 @@ export class Udp {
       const dst = req.dst;
       if (req.src !== undefined && !(req.src instanceof Ipv4Address)) return 'bad-source';
       const writePayload = (buf: Uint8Array, off: number, src: Ipv4Address) => this.write(buf, off, udp, req.payload, { src, dst });
-      dropped = this.ipv4.send({ src: req.src, dst, iface: req.iface, protocol: IpProtocol.Udp, ttl: req.ttl, dontFragment: false, payloadLen, writePayload }, now);
+      dropped = this.ipv4.send({ src: req.src, dst, iface: req.iface, protocol: IpProtocol.Udp, ttl: req.ttl, dontFragment: false, multicastLoop: req.multicastLoop, payloadLen, writePayload }, now);
     } else {
       const dst = req.dst;
       if (req.src instanceof Ipv4Address) return 'bad-source';
       const writePayload = (buf: Uint8Array, off: number, src: Ipv6Address) => this.write(buf, off, udp, req.payload, { src, dst });
-      dropped = this.ipv6.send({ src: req.src, dst, iface: req.iface, nextHeader: Ipv6NextHeader.Udp, hopLimit: req.ttl, payloadLen, writePayload }, now);
+      dropped = this.ipv6.send({ src: req.src, dst, iface: req.iface, nextHeader: Ipv6NextHeader.Udp, hopLimit: req.ttl, multicastLoop: req.multicastLoop, payloadLen, writePayload }, now);
     }
     if (dropped === undefined) this.ctx.stats.udp.tx++;
     return dropped;

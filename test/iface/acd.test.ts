@@ -50,6 +50,20 @@ describe('RFC 5227 address conflict detection', () => {
     }
   });
 
+  it('without probing (the preload), the address is usable at once, announced twice and still defended', () => {
+    const h = harness({ acd: { probe: false } });
+    const timeline = arpTimeline(h, 5_000);
+    expect(timeline.filter((e) => e.kind === 'probe')).toEqual([]);
+    expect(timeline.filter((e) => e.kind === 'announce').map((e) => e.t)).toEqual([0, 2_000]);
+    expect(h.events).toEqual([expect.objectContaining({ type: 'address-ready', interface: 'pipe0' })]);
+    // §2.4: another host claiming it is answered with one announcement.
+    h.inject(arpFrame({ op: 'request', senderMac: OTHER, senderIp: ip('10.0.0.2'), targetIp: ip('10.0.0.9') }));
+    h.advance(0);
+    const defended = h.sent().map((f) => parseArp(f).arp);
+    expect(defended).toHaveLength(1);
+    expect(defended[0].senderIp.equals(ip('10.0.0.2')) && defended[0].targetIp.equals(ip('10.0.0.2'))).toBe(true);
+  });
+
   it('does not answer ARP or ping for an address still being probed', () => {
     const h = harness();
     h.advance(500);

@@ -106,7 +106,7 @@ describe('UDP sockets: bind rules', () => {
     const t = known().stack.udpSockets;
     const a = t.open(4);
     t.bind(a, { port: 5000 });
-    t.close(a);
+    t.close(a, 0);
     expect(t.bind(t.open(4), { port: 5000 })).toBeUndefined();
   });
 
@@ -180,8 +180,8 @@ describe('UDP sockets: demultiplexing and queues', () => {
     h.stack.udp.listen(8001, () => heard++);
     h.inject(udp4({ dstPort: 8001, payload: text('dhcp') }));
     expect(heard).toBe(1);
-    t.close(a);
-    t.close(b);
+    t.close(a, h.clock.now());
+    t.close(b, h.clock.now());
     h.inject(udp4({ dstPort: 8000, payload: text('nobody') }));
     expect(h.sent()).toHaveLength(1);
     expect(h.stack.stats.udp.dropped['port-unreachable']).toBe(1);
