@@ -12,12 +12,16 @@ export interface HostSettings {
   device: { kind: 'tap' | 'tun'; name: string; netns?: string };
   mac?: MacAddress;
   ipv4: Ipv4Cidr[];
+  /** Probe IPv4 addresses before use (RFC 5227 §2.1, the default); off, they are usable at once, announced and defended. */
+  probeIpv4?: boolean;
   /** Also get an address by DHCP (RFC 2131). */
   dhcp?: boolean;
   /** IPv6 (a TAP only): off, or static addresses and SLAAC beside the link-local address. */
   ipv6?: false | { addresses: { address: Ipv6Address; prefixLen: number }[]; slaac: boolean };
   gateway?: Ipv4Address;
   mtu?: number;
+  /** DNS servers given by configuration, beside those DHCP and RAs (RDNSS) supply. */
+  dns?: (Ipv4Address | Ipv6Address)[];
   /** One line per packet on stderr (also on with NODE_DEBUG=pytcp). */
   log?: boolean;
   /** Whether the running stack alone keeps the process alive (the CLI: yes; a preload: no). */
@@ -25,6 +29,8 @@ export interface HostSettings {
 }
 
 export interface RunningStack {
+  /** What it was started with (the DNS servers among them). */
+  readonly settings: HostSettings;
   readonly stack: Stack;
   readonly driver: StackDriver;
   readonly device: Device;
@@ -45,10 +51,10 @@ export function launchStack(settings: HostSettings, writeLog: (line: string) => 
   const device: Device = settings.log || packetLogRequested() ? new TracerDevice(raw, writeLog, clock) : raw;
   try {
     const stack = createStack({
-      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu, dhcp: settings.dhcp, ipv6: settings.ipv6 }],
+      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu, dhcp: settings.dhcp, ipv6: settings.ipv6, acd: settings.probeIpv4 === false ? { probe: false } : undefined }],
     });
     const driver = new StackDriver(stack, { clock, keepAlive: settings.keepAlive }).start();
-    return { stack, driver, device, stop: () => driver.stop() };
+    return { settings, stack, driver, device, stop: () => driver.stop() };
   } catch (err) {
     device.close();
     throw err;

@@ -59,3 +59,13 @@ export function parseIpv6Cidr(setting: string, text: string): { address: Ipv6Add
   if (address.isMulticast || address.isUnspecified || address.isLoopback) throw new SettingError(setting, `${text} is not a unicast host address`);
   return { address, prefixLen };
 }
+
+/** A DNS server: an IPv4 or IPv6 unicast address (port 53 is implied). */
+export function parseDnsServer(setting: string, text: string): Ipv4Address | Ipv6Address {
+  const address = Ipv4Address.tryParse(text) ?? Ipv6Address.tryParse(text);
+  if (!address) throw new SettingError(setting, `invalid DNS server ${JSON.stringify(text)} (expected an IPv4 or IPv6 address)`);
+  if (address.isMulticast || address.isUnspecified || (address instanceof Ipv4Address && address.isBroadcast)) {
+    throw new SettingError(setting, `${text} is not a unicast address`);
+  }
+  return address;
+}

@@ -1,43 +1,32 @@
 /**
  * The preload: `node --require pytcp/register app.js` (or `--import pytcp/register`).
  *
- * It starts a stack from the environment before the app runs. The variables and their
- * names are fixed (scripts outside the repo rely on them):
+ * It starts a stack from the environment before the app runs, and routes `dgram` over
+ * it: `require('dgram')`, `import dgram from 'node:dgram'` and named imports alike. The
+ * variables and their names are fixed (scripts outside the repo rely on them):
  *   PYTCP_TAP or PYTCP_TUN   the device name
  *   PYTCP_MAC                the stack's MAC on a TAP
  *   PYTCP_IPV4               comma-separated addr/len list, or `dhcp` (may be mixed: `dhcp,10.0.0.2/24`)
  *   PYTCP_GATEWAY            the default gateway
+ *   PYTCP_IPV6               comma-separated addr/len list, or `slaac` (may be mixed), or `off`;
+ *                            unset: the link-local address only (on a TAP)
  *   PYTCP_MTU                the IP MTU
+ *   PYTCP_DNS                comma-separated DNS servers
  *   PYTCP_LOG                1 for the packet log on stderr
- * The stack does not keep the process alive: when the app is done, the process exits
- * as it would without pytcp. Routing `dgram` and `net` over the stack builds on this.
+ * A missing or wrong setting ends the program with one line naming the variable (exit 2).
+ * (Read and checked in shim/env.ts.)
+ * The stack does not keep the process alive: the app's sockets do, as real ones would,
+ * so the process exits when the app is done, as it would without pytcp.
  */
+import dgram = require('node:dgram');
+import { syncBuiltinESMExports } from 'node:module';
 import { launchStack, type HostSettings, type RunningStack } from '../lib/launch';
-import { parseDeviceName, parseGateway, parseHostCidr, parseMac, parseMtu, SettingError } from '../lib/settings';
+import { SettingError } from '../lib/settings';
+import { settingsFromEnv } from './env';
+import { dgramOver } from './dgram';
+import { ShimHost } from './host';
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv): HostSettings {
-  const tap = env.PYTCP_TAP;
-  const tun = env.PYTCP_TUN;
-  if (!tap && !tun) throw new SettingError('PYTCP_TAP', 'set PYTCP_TAP (or PYTCP_TUN) to the device the stack runs on');
-  if (tap && tun) throw new SettingError('PYTCP_TUN', 'set only one of PYTCP_TAP and PYTCP_TUN');
-  const kind = tap ? 'tap' : 'tun';
-  const name = parseDeviceName(tap ? 'PYTCP_TAP' : 'PYTCP_TUN', (tap ?? tun)!);
-  if (env.PYTCP_MAC && kind === 'tun') throw new SettingError('PYTCP_MAC', 'applies to a TAP only');
-  const mac = env.PYTCP_MAC ? parseMac('PYTCP_MAC', env.PYTCP_MAC) : undefined;
-  const list = (env.PYTCP_IPV4 ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (list.length === 0) throw new SettingError('PYTCP_IPV4', 'set it to a comma-separated list of addr/len (e.g. 10.0.0.2/24), or dhcp');
-  const dhcp = list.includes('dhcp');
-  if (dhcp && kind === 'tun') throw new SettingError('PYTCP_IPV4', 'dhcp needs a TAP (DHCP runs over Ethernet)');
-  const ipv4 = list.filter((text) => text !== 'dhcp').map((text) => parseHostCidr('PYTCP_IPV4', text));
-  const gateway = env.PYTCP_GATEWAY ? parseGateway('PYTCP_GATEWAY', env.PYTCP_GATEWAY, dhcp ? undefined : ipv4) : undefined;
-  const mtu = env.PYTCP_MTU ? parseMtu('PYTCP_MTU', env.PYTCP_MTU) : undefined;
-  if (env.PYTCP_LOG !== undefined && env.PYTCP_LOG !== '' && env.PYTCP_LOG !== '0' && env.PYTCP_LOG !== '1') {
-    throw new SettingError('PYTCP_LOG', `expected 1 or 0, got ${JSON.stringify(env.PYTCP_LOG)}`);
-  }
-  return { device: { kind, name }, mac, ipv4, dhcp, gateway, mtu, log: env.PYTCP_LOG === '1', keepAlive: false };
-}
-
-function register(): RunningStack {
+function start(): RunningStack {
   let settings: HostSettings;
   try {
     settings = settingsFromEnv(process.env);
@@ -54,4 +43,15 @@ function register(): RunningStack {
   }
 }
 
-export const running: RunningStack = register();
+/** The stack this preload started; the app reaches it as `require('pytcp/register').running`. */
+export const running: RunningStack = start();
+export const host = new ShimHost(running.driver);
+
+const shimDgram = dgramOver(host);
+dgram.createSocket = shimDgram.createSocket;
+dgram.Socket = shimDgram.Socket;
+// ESM named imports (`import { createSocket } from 'node:dgram'`) read the module's exports as synced here.
+syncBuiltinESMExports();
+
+// A last goodbye on the wire (DHCP RELEASE) as the process ends; stop() is synchronous.
+process.once('exit', () => running.stop());
