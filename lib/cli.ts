@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { launchStack, type HostSettings, type RunningStack } from './launch';
 import { parsePingArgs, PING_OPTIONS, PingUsageError, runPing } from './cli-ping';
 import { parseDeviceName, parseGateway, parseHostCidr, parseIpv6Cidr, parseMac, parseMtu, SettingError } from './settings';
+import { isServiceName, SERVICE_NAMES, type ServiceName } from '../shim/services';
 
 const STACK_USAGE = `  --tap <name>           attach to (or create) the TAP device <name>
   --tun <name>           attach to (or create) the TUN device <name>
@@ -24,12 +25,18 @@ const USAGE = `Usage: pytcp up (--tap <name> | --tun <name>) (--ipv4 <addr>/<len
        pytcp ping (--tap <name> | --tun <name>) --ipv4 <addr>/<len> [options] [ping options] <destination>
 
 pytcp up starts a user-space TCP/IP stack on a TAP (Ethernet) or TUN (IP) device. It
-answers ARP and ping until SIGINT or SIGTERM, then releases the device and exits 0.
+answers ARP and ping (and runs the --service services) until SIGINT or SIGTERM, then
+releases the device and exits 0.
 pytcp ping starts the same stack and pings <destination> from it, as ping(8) does.
 
 Options:
 ${STACK_USAGE}
   -h, --help             print this help
+
+Up options:
+  --service <name>       run a UDP service on the stack's wildcard addresses: echo
+                         (port 7, RFC 862), discard (9, RFC 863) or daytime (13,
+                         RFC 867); repeat for more. (TCP ports come with TCP.)
 
 Ping options:
   -c, --count <n>        stop after <n> echo requests (default 5)
@@ -54,12 +61,16 @@ const STACK_OPTIONS = {
   log: { type: 'boolean' },
 } as const;
 
+const UP_OPTIONS = {
+  service: { type: 'string', multiple: true },
+} as const;
+
 /** A bad command line: reported in one line, exit code 2. */
 export class UsageError extends Error {}
 
 type StackValues = { tap?: string; tun?: string; mac?: string; ipv4?: string[]; dhcp?: boolean; ipv6?: string[]; slaac?: boolean; 'no-ipv6'?: boolean; gateway?: string; mtu?: string; log?: boolean };
 
-function parseCommand(argv: string[], extra: typeof PING_OPTIONS | Record<string, never>, positionals: boolean) {
+function parseCommand(argv: string[], extra: typeof PING_OPTIONS | typeof UP_OPTIONS, positionals: boolean) {
   try {
     return parseArgs({ args: argv, strict: true, allowPositionals: positionals, options: { ...STACK_OPTIONS, ...extra } });
   } catch (err) {
@@ -87,6 +98,19 @@ function stackSettings(v: StackValues, keepAlive: boolean): HostSettings {
   return { device: { kind, name }, mac, ipv4, dhcp: v.dhcp ?? false, ipv6, gateway, mtu, log: v.log ?? false, keepAlive };
 }
 
+function parseServices(names: string[] | undefined): ServiceName[] {
+  return (names ?? []).map((name) => {
+    if (!isServiceName(name)) throw new UsageError(`--service: unknown service ${JSON.stringify(name)} (expected one of: ${SERVICE_NAMES.join(', ')})`);
+    return name;
+  });
+}
+
+/** The shim is loaded only when a service needs it: it reads node:dgram's internals as it loads. */
+async function startServices(running: RunningStack, names: ServiceName[]): Promise<{ close(): void }> {
+  const [{ dgramOver }, { ShimHost }, { startUdpServices }] = await Promise.all([import('../shim/dgram'), import('../shim/host'), import('../shim/services')]);
+  return startUdpServices(dgramOver(new ShimHost(running.driver)), names, out);
+}
+
 const out = (line: string) => process.stdout.write(`pytcp: ${line}\n`);
 const fail = (line: string) => process.stderr.write(`pytcp: ${line}\n`);
 
@@ -103,9 +127,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   let settings: HostSettings;
   let ping: ReturnType<typeof parsePingArgs> | undefined;
+  let services: ServiceName[] = [];
   try {
     if (command === 'up') {
-      settings = stackSettings(parseCommand(argv.slice(1), {}, false).values, true);
+      const { values } = parseCommand(argv.slice(1), UP_OPTIONS, false);
+      settings = stackSettings(values, true);
+      services = parseServices((values as { service?: string[] }).service);
     } else {
       const parsed = parseCommand(argv.slice(1), PING_OPTIONS, true);
       settings = stackSettings(parsed.values, true);
@@ -138,6 +165,7 @@ export async function main(argv: string[]): Promise<number> {
   driver.on('dhcp6-bound', (e) => out(`dhcp6 lease ${e.address}/128, ${e.dnsServers.length ? `dns ${e.dnsServers.join(',')}, ` : ''}valid ${e.validS} s`));
   driver.on('dhcp6-unbound', (e) => out(`dhcp6 lease ${e.address}/128 ended (${e.reason})`));
   driver.on('dhcp-unbound', (e) => out(`dhcp lease ${e.address} ended (${e.reason})`));
+  const udpServices = services.length > 0 ? await startServices(running, services) : undefined;
   return new Promise((resolve) => {
     let done = false;
     const finish = (code: number, last?: string) => {
@@ -145,6 +173,8 @@ export async function main(argv: string[]): Promise<number> {
       done = true;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // The services' sockets first, while the stack can still act on their close.
+      udpServices?.close();
       running.stop();
       if (last) out(last);
       resolve(code);

@@ -49,6 +49,20 @@ describe('the built package', () => {
     }
   });
 
+  it('documents --service and rejects an unknown service by name, with the ones there are (exit code 2)', () => {
+    expect(node(['bin/pytcp.js', '--help'])).toMatch(/--service <name> .*echo[\s\S]*discard[\s\S]*daytime/);
+    let status = 0;
+    let stderr = '';
+    try {
+      node(['bin/pytcp.js', 'up', '--tap', 'x', '--ipv4', '10.0.0.2/24', '--service', 'echo', '--service', 'chargen']);
+    } catch (err) {
+      status = (err as { status: number }).status;
+      stderr = String((err as { stderr: string }).stderr);
+    }
+    expect(status).toBe(2);
+    expect(stderr).toBe('pytcp: --service: unknown service "chargen" (expected one of: echo, discard, daytime)\n');
+  });
+
   it('turns the packet log on with NODE_DEBUG=pytcp, as Node modules read NODE_DEBUG', () => {
     const probe = "console.log(require('./dist/lib/launch.js').packetLogRequested())";
     const run = (nodeDebug: string) =>

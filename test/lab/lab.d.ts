@@ -85,6 +85,12 @@ export interface Lab {
   /** `node bin/pytcp.js up --tap <tap> --mac <stackMac> ...args` in switchNs (pinned with taskset when `cpu` is given). */
   /** Tracked and killed at destroy() like spawn(); `timeoutMs` bounds its life (default 10 min). */
   startStack(args: string[], opts?: { mac?: string; cpu?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number }): StackProcess;
+  /**
+   * An unmodified Node program over the stack: `node --require pytcp/register script ...args`
+   * in switchNs with PYTCP_TAP/PYTCP_MAC set for this lab plus `env`; `nodeArgs` replaces
+   * the `--require` part (e.g. `['--import', url]`). Tracked and killed at destroy().
+   */
+  startApp(script: string, args: string[], opts?: { mac?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: string[] }): StackProcess;
   /** `ip netns exec <ns> ...argv` in one of this lab's namespaces, bounded (default 10 s); never rejects on a non-zero exit. */
   exec(ns: string, argv: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Tracked, stopped at destroy(); SIGKILL after `timeoutMs` (default 10 min). */

@@ -26,6 +26,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const REPO = path.resolve(__dirname, '..', '..');
+/** The preload, as `--require` takes it. */
+const REGISTER = path.join(REPO, 'dist', 'shim', 'register.js');
 const CLI = path.join(REPO, 'bin', 'pytcp.js');
 /** Every namespace made here is `pytcp-<pid>-<lab counter>-<role>`; the sweep parses the pid back. */
 const NS_NAME = /^pytcp-(\d+)-(\d+)-[a-z0-9]+$/;
@@ -541,6 +543,21 @@ class Lab {
   }
 
   /**
+   * Runs an unmodified Node program over the stack: `node --require pytcp/register script
+   * ...args` in switchNs, with PYTCP_TAP and PYTCP_MAC set for this lab and `env` beside
+   * (PYTCP_IPV4 and the rest). Tracked like spawn().
+   * @param {string} script
+   * @param {string[]} args
+   * @param {{ mac?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: string[] }} [opts]
+   */
+  startApp(script, args, opts = {}) {
+    const argv = [...(opts.nodeArgs ?? ['--require', REGISTER]), script, ...args];
+    const env = { PYTCP_TAP: this.tap, PYTCP_MAC: opts.mac ?? this.stackMac, ...(opts.env ?? {}) };
+    const child = this.spawn(this.switchNs, [process.execPath, ...argv], { env, timeoutMs: opts.timeoutMs });
+    return new StackProcess(child, argv);
+  }
+
+  /**
    * Runs `node bin/pytcp.js ...args` (any command: `ping --tap <tap> ...`, `--help`) in
    * switchNs to its end, bounded like exec(); only one process at a time can hold the TAP.
    * @param {string[]} args
@@ -556,7 +573,7 @@ class Lab {
    */
   async capture(file) {
     // -Z root: else tcpdump drops to its own user first and may not write where it is told.
-    const child = this.spawn(this.peerNs, ['tcpdump', '-i', this.peerIf, '-n', '-U', '-Z', 'root', '-w', file]);
+    const child = this.spawn(this.peerNs, ['tcpdump', '-i', this.peerIf, '-n', '-U', '--immediate-mode', '-Z', 'root', '-w', file]);
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     await new Promise((resolve, reject) => {
