@@ -1,6 +1,6 @@
 import { getSystemErrorMap } from 'node:util';
 import { Ipv4Address, Ipv6Address } from '../lib/wire/address';
-import type { IpAddress, UdpSocket } from '../lib/socket/udp-socket';
+import type { IpAddress, UdpEndpoint, UdpSocket } from '../lib/socket/udp-socket';
 import { uvErrno } from './errors';
 import type { ShimHost } from './host';
 
@@ -83,7 +83,7 @@ export class StackUdpHandle {
     const address = this.parse(ip);
     if (!address) return EINVAL;
     this.hasFd = true;
-    const err = this.host.driver.perform((now) => this.host.stack.udpSockets.connect(this.socket, { address, port }, now));
+    const err = this.host.driver.perform((now) => this.host.stack.udpSockets.connect(this.socket, { address, port, scope: scopeOf(ip) }, now));
     return err ? uvErrno(err) : 0;
   }
 
@@ -107,11 +107,11 @@ export class StackUdpHandle {
    * which Node reads as a synchronous success.
    */
   send(_req: unknown, list: SendList, count: number, ...rest: unknown[]): number {
-    let to: { address: IpAddress; port: number } | undefined;
+    let to: UdpEndpoint | undefined;
     if (rest.length === 3) {
       const address = this.parse(rest[1] as string);
       if (!address) return EINVAL;
-      to = { address, port: rest[0] as number };
+      to = { address, port: rest[0] as number, scope: scopeOf(rest[1] as string) };
     }
     const payload = concat(list, count);
     this.hasFd = true;
@@ -145,7 +145,7 @@ export class StackUdpHandle {
     if (err) this.deliver(uvErrno(err));
     for (let d = table.receive(this.socket); d && this.receiving; d = table.receive(this.socket)) {
       const buf = Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.byteLength);
-      this.deliver(buf.length, buf, { address: d.from.address.toString(), family: d.family === 4 ? 'IPv4' : 'IPv6', port: d.from.port });
+      this.deliver(buf.length, buf, { address: withScope(d.from), family: d.family === 4 ? 'IPv4' : 'IPv6', port: d.from.port });
     }
   }
 
@@ -162,7 +162,7 @@ export class StackUdpHandle {
     const remote = this.socket.remote;
     if (!this.hasFd) return EBADF;
     if (!remote) return uvErrno('ENOTCONN');
-    out.address = remote.address.toString();
+    out.address = withScope(remote);
     out.family = this.family === 4 ? 'IPv4' : 'IPv6';
     out.port = remote.port;
     return 0;
@@ -320,6 +320,17 @@ export class StackUdpHandle {
     this.holding = hold;
     this.host.hold(hold);
   }
+}
+
+/** The zone of `fe80::1%tap0` (an interface name), as libuv reads it into sin6_scope_id. */
+function scopeOf(text: string): string | undefined {
+  const at = text.indexOf('%');
+  return at < 0 ? undefined : text.slice(at + 1) || undefined;
+}
+
+/** Node writes a link-local address with its zone (`fe80::1%tap0`), as AddressToJS does. */
+function withScope(endpoint: UdpEndpoint): string {
+  return endpoint.scope === undefined ? endpoint.address.toString() : `${endpoint.address}%${endpoint.scope}`;
 }
 
 function parseAny(text: string): IpAddress | undefined {

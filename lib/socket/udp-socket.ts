@@ -11,6 +11,12 @@ export type IpAddress = Ipv4Address | Ipv6Address;
 export interface UdpEndpoint {
   address: IpAddress;
   port: number;
+  /**
+   * The interface (by name) of an IPv6 link-local or multicast address: its scope zone
+   * (RFC 4007 §6, `fe80::1%tap0`). Set on what is received from a link-local source; on a
+   * destination, it picks the interface to leave by.
+   */
+  scope?: string;
 }
 
 export interface UdpReceived {
@@ -159,7 +165,7 @@ export class UdpSocketTable implements UdpEndpoints {
         socket.addressFromConnect = true;
       }
     }
-    socket.remote = { address: remote.address, port: remote.port };
+    socket.remote = { address: remote.address, port: remote.port, scope: remote.scope };
     return undefined;
   }
 
@@ -193,7 +199,7 @@ export class UdpSocketTable implements UdpEndpoints {
         dstPort: dst.port,
         payload,
         ttl: multicast ? socket.multicastTtl : socket.ttl,
-        iface: multicast ? socket.multicastInterface : undefined,
+        iface: (dst.scope === undefined ? undefined : this.ipv4.interfaceNamed(dst.scope)) ?? (multicast ? socket.multicastInterface : undefined),
         multicastLoop: multicast && socket.multicastLoop,
       },
       now,
@@ -413,7 +419,8 @@ export class UdpSocketTable implements UdpEndpoints {
       this.ctx.stats.udp.drop('receive-buffer-full');
       return;
     }
-    s.queue.push({ payload: d.payload.slice(), from: { address: d.src, port: d.srcPort }, family });
+    const scope = d.src instanceof Ipv4Address || !d.src.isLinkLocal ? undefined : d.iface.name;
+    s.queue.push({ payload: d.payload.slice(), from: { address: d.src, port: d.srcPort, scope }, family });
     s.queuedBytes += d.payload.length;
     this.ready.add(s);
   }

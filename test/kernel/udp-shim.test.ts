@@ -38,6 +38,13 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The EUI-64 link-local address of a MAC (RFC 4291 Appendix A): the U/L bit flipped, ff:fe in the middle. */
+function eui64LinkLocal(mac: string): string {
+  const b = mac.split(':').map((h) => parseInt(h, 16));
+  const words = [(b[0] ^ 0x02) * 256 + b[1], b[2] * 256 + 0xff, 0xfe00 + b[3], b[4] * 256 + b[5]];
+  return `fe80::${words.map((w) => w.toString(16)).join(':')}`;
+}
+
 /** One test's lab, the processes it started and a scratch directory for pcaps. */
 class Scenario {
   readonly processes: StackProcess[] = [];
@@ -271,6 +278,22 @@ describe.skipIf(problems.length > 0).concurrent('unmodified dgram programs on th
       expect(await exitWithin(app, 5_000)).toEqual({ code: 0, signal: null });
       expect(app.stdout).toBe('sum 6\n');
       expect(app.stderr).toBe('');
+    });
+  }, TEST_MS);
+
+  it('answers a link-local IPv6 peer: rinfo carries the zone (fe80::…%tap) and the reply leaves by it', async ({ expect }) => {
+    await inLab('link-local', async (s) => {
+      // PYTCP_IPV6 unset: IPv6 with the EUI-64 link-local address only (RFC 4291 §2.5.6, RFC 4862 §5.3).
+      const env = { PYTCP_IPV4: `${s.ip}/${s.lab.prefixLen}` };
+      const app = s.lab.startApp(path.join(APPS, 'echo-rinfo.js'), ['7'], { env, timeoutMs: TEST_MS });
+      s.processes.push(app);
+      await app.waitForLine('echo-rinfo on :::7', LINE_MS, 'stdout');
+      const linkLocal = eui64LinkLocal(s.lab.stackMac);
+      // DAD (1 s) before the address answers; the peer's first tries may time out.
+      let reply = '';
+      for (let i = 0; i < 10 && !reply.startsWith('reply'); i++) reply = await s.exchange(`${linkLocal}%${s.lab.peerIf}`, 7, 64, 1);
+      expect(reply).toBe('reply 64 bytes same');
+      expect(await app.waitForLine(/^from fe80::/, LINE_MS, 'stdout')).toMatch(new RegExp(`^from fe80::[0-9a-f:]+%${escape(s.lab.tap)} IPv6$`));
     });
   }, TEST_MS);
 

@@ -301,7 +301,21 @@ describe('UDP sockets over IPv6', () => {
     h.inject(udp6(7, text('hi6')));
     const got = t.receive(s);
     expect([str(got?.payload), got?.from.address.toString(), got?.family]).toEqual(['hi6', 'fe80::1', 6]);
+    // RFC 4007 §6: a link-local source comes with its zone, the interface it arrived on.
+    expect(got?.from.scope).toBe('pipe0');
     expect(t.send(s, new Uint8Array(65_528), { address: PEER6, port: 9 }, h.clock.now())).toBe('EMSGSIZE');
+  });
+
+  it('answers a link-local peer through the zone it came from', () => {
+    const h = ready6();
+    const t = h.stack.udpSockets;
+    const s = t.open(6);
+    t.bind(s, { port: 7 });
+    h.inject(udp6(7, text('zone')));
+    const got = t.receive(s)!;
+    expect(t.send(s, got.payload, got.from, h.clock.now())).toBeUndefined();
+    const [sent] = udpSent(flushed(h));
+    expect(sent).toMatchObject({ src: 'fe80::ff:fe00:2', dst: 'fe80::1', srcPort: 7, dstPort: 40000, payload: 'zone' });
   });
 
   it('reports ICMPv6 port unreachable (code 4) to the connected socket as ECONNREFUSED', () => {

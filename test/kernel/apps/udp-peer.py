@@ -18,7 +18,8 @@ payload = bytes((i * 7 + 3) % 251 for i in range(size))
 s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(wait)
 try:
-    s.connect((host, port))
+    # getaddrinfo reads a zone (fe80::1%veth0) into the scope id a link-local address needs.
+    s.connect(socket.getaddrinfo(host, port, s.family, socket.SOCK_DGRAM)[0][4])
     s.send(payload)
     reply = s.recv(65535)
     print(f"reply {len(reply)} bytes {'same' if reply == payload else 'different'}")
