@@ -2,7 +2,9 @@
 'use strict';
 /**
  * `npm run bench`: ping round-trip time to the stack next to the same figure for a Linux
- * kernel, measured in one run over the same path. A second kernel namespace on the lab's
+ * kernel, measured in one run over the same path; then UDP round trips to the echo
+ * example run unmodified under `--require pytcp/register` (dgram over the stack) next to
+ * the same program on Node's own dgram over the kernel. A second kernel namespace on the lab's
  * bridge pings both the stack (through bridge → TAP) and the kernel peer (through bridge →
  * veth), so both paths cross the bridge. ping and the stack are pinned to one CPU when
  * taskset exists: waking a process on the other CPU costs ~30 µs here (LAB-NOTES), which
@@ -11,12 +13,18 @@
  * It reports; it never fails on a time. Exit 1 only when the lab or the stack cannot run.
  */
 const { spawnSync } = require('node:child_process');
+const path = require('node:path');
 const { createLab, prerequisiteProblems } = require('../lab/lab.js');
 
 const COUNT = 200;
 const INTERVAL_S = '0.01';
 const WARMUP = 5;
 const CPU = 0;
+const UDP_COUNT = 2000;
+const UDP_SIZE = 64;
+const UDP_PORT = 7;
+const ECHO = path.join(__dirname, '..', '..', 'examples', 'udp-echo-server.js');
+const UDP_CLIENT = path.join(__dirname, 'udp-rtt-client.js');
 
 /**
  * @typedef {{ sent: number; received: number; min: number; avg: number; max: number; mdev: number }} PingStats
@@ -79,6 +87,25 @@ async function bench() {
     const toKernel = await ping(lab.peerIpv4, COUNT);
     await stack.stop();
 
+    // UDP: the same Node echo program, over the stack (preload) and over the kernel (peer namespace).
+    const shimEcho = lab.startApp(ECHO, ['--port', String(UDP_PORT)], { env: { PYTCP_IPV4: `${stackIp}/${lab.prefixLen}`, PYTCP_IPV6: 'off' }, nodeArgs: ['--require', path.join(__dirname, '..', '..', 'dist', 'shim', 'register.js')], cpu: pinned ? CPU : undefined });
+    await shimEcho.waitForLine(/listening/, 20_000, 'stdout');
+    const kernelEcho = lab.spawn(lab.peerNs, [...pin, process.execPath, ECHO, '--port', String(UDP_PORT)]);
+    /** @param {string} target */
+    const udpRtt = async (target) => {
+      const argv = [...pin, process.execPath, UDP_CLIENT, target, String(UDP_PORT), String(UDP_COUNT), String(UDP_SIZE)];
+      const result = await lab.exec(client.ns, argv, { timeoutMs: 60_000 });
+      const line = result.stdout.trim().split('\n').pop() ?? '';
+      if (!line.startsWith('{')) throw new Error(`no figures from ${argv.join(' ')}:\n${result.stdout}${result.stderr}`);
+      return JSON.parse(line);
+    };
+    await udpRtt(stackIp);
+    await udpRtt(lab.peerIpv4);
+    const udpToStack = await udpRtt(stackIp);
+    const udpToKernel = await udpRtt(lab.peerIpv4);
+    await shimEcho.stop();
+    kernelEcho.kill();
+
     say(`ping RTT from a kernel host (${client.ipv4}, namespace ${client.ns}), ${COUNT} echo requests at ${Number(INTERVAL_S) * 1000} ms intervals, 56 bytes`);
     say(pinned
       ? `pinned: ping and the stack on CPU ${CPU} (taskset -c ${CPU}); the kernel peer answers in softirq on the same CPU`
@@ -92,6 +119,15 @@ async function bench() {
     row(`pytcp stack   ${stackIp}`, toStack);
     row(`Linux kernel  ${lab.peerIpv4}`, toKernel);
     say(`${'stack / kernel'.padEnd(30)}${ratio(toStack.min, toKernel.min)}${ratio(toStack.avg, toKernel.avg)}${ratio(toStack.max, toKernel.max)}${ratio(toStack.mdev, toKernel.mdev)}`);
+
+    say(`\nUDP round trips from a Node client on the kernel (${client.ipv4}) to examples/udp-echo-server.js, ${UDP_COUNT} x ${UDP_SIZE} bytes, one at a time`);
+    say('the same echo program: under --require pytcp/register (dgram over the stack) and on Node\'s own dgram in the kernel peer\n');
+    say(`${'ms'.padEnd(30)}${'min'.padStart(9)}${'avg'.padStart(9)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}   replies`);
+    /** @param {string} label @param {{ min: number; avg: number; p50: number; p99: number; max: number; received: number; sent: number }} s */
+    const udpRow = (label, s) => say(`${label.padEnd(30)}${cell(s.min)}${cell(s.avg)}${cell(s.p50)}${cell(s.p99)}${cell(s.max)}   ${s.received}/${s.sent}`);
+    udpRow(`pytcp shim    ${stackIp}`, udpToStack);
+    udpRow(`Node, kernel  ${lab.peerIpv4}`, udpToKernel);
+    say(`${'shim / kernel'.padEnd(30)}${ratio(udpToStack.min, udpToKernel.min)}${ratio(udpToStack.avg, udpToKernel.avg)}${ratio(udpToStack.p50, udpToKernel.p50)}${ratio(udpToStack.p99, udpToKernel.p99)}${ratio(udpToStack.max, udpToKernel.max)}`);
   } finally {
     await lab.destroy();
   }

@@ -88,9 +88,9 @@ export interface Lab {
   /**
    * An unmodified Node program over the stack: `node --require pytcp/register script ...args`
    * in switchNs with PYTCP_TAP/PYTCP_MAC set for this lab plus `env`; `nodeArgs` replaces
-   * the `--require` part (e.g. `['--import', url]`). Tracked and killed at destroy().
+   * the `--require` part (e.g. `['--import', url]`); `cpu` pins it with taskset. Tracked and killed at destroy().
    */
-  startApp(script: string, args: string[], opts?: { mac?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: string[] }): StackProcess;
+  startApp(script: string, args: string[], opts?: { mac?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: string[]; cpu?: number }): StackProcess;
   /** `ip netns exec <ns> ...argv` in one of this lab's namespaces, bounded (default 10 s); never rejects on a non-zero exit. */
   exec(ns: string, argv: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Tracked, stopped at destroy(); SIGKILL after `timeoutMs` (default 10 min). */

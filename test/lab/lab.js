@@ -548,12 +548,14 @@ class Lab {
    * (PYTCP_IPV4 and the rest). Tracked like spawn().
    * @param {string} script
    * @param {string[]} args
-   * @param {{ mac?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: string[] }} [opts]
+   * @param {{ mac?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: string[]; cpu?: number }} [opts]
    */
   startApp(script, args, opts = {}) {
     const argv = [...(opts.nodeArgs ?? ['--require', REGISTER]), script, ...args];
     const env = { PYTCP_TAP: this.tap, PYTCP_MAC: opts.mac ?? this.stackMac, ...(opts.env ?? {}) };
-    const child = this.spawn(this.switchNs, [process.execPath, ...argv], { env, timeoutMs: opts.timeoutMs });
+    const command = [process.execPath, ...argv];
+    const pinned = opts.cpu === undefined ? command : ['taskset', '-c', String(opts.cpu), ...command];
+    const child = this.spawn(this.switchNs, pinned, { env, timeoutMs: opts.timeoutMs });
     return new StackProcess(child, argv);
   }
 
