@@ -1,12 +1,16 @@
-import { uniformInt, type Random } from '../random';
+import type { Random } from '../random';
 import { Ipv4Address } from '../wire/address';
 import type { DropReason } from '../wire/drop';
-import { IgmpRecordType, type IgmpMessage, type IgmpQuery, type IgmpRecord } from '../wire/igmp';
+import type { IgmpMessage, IgmpQuery, IgmpRecord } from '../wire/igmp';
+import { hasReceptionState, type Filter } from './multicast-filter';
+import { earliest, emptyGroup, isIdle, MulticastHost, type MulticastFamily, type MulticastGroup, type MulticastJoinRefusal } from './multicast-host';
+
+export type { FilterMode } from './multicast-filter';
 
 /**
  * The host side of IGMPv3 (RFC 3376) for one IPv4 interface, sans-IO: which multicast
  * groups the interface listens to, with which source filters, and the Reports that tell the
- * routers. The IPv4 twin of MldHost (lib/iface/mld.ts).
+ * routers. The machinery it shares with MLDv2 is MulticastHost (lib/iface/multicast-host.ts):
  *
  *   join/leave   per-socket filters merge into the interface state (§3.2); a change sends a
  *                State Change Report at once and [Robustness Variable] − 1 retransmissions
@@ -56,35 +60,14 @@ export interface IgmpSink {
   send(message: IgmpMessage, dst: Ipv4Address, now: number): void;
 }
 
-export type FilterMode = 'include' | 'exclude';
-
 /** Why `join` refused a filter; nothing changed. */
-export type IgmpJoinRefusal = 'not-multicast' | 'too-many-groups' | 'too-many-sources' | 'too-many-memberships';
+export type IgmpJoinRefusal = MulticastJoinRefusal;
 
 /** RFC 3376 §7.2.1: the Host Compatibility Mode. */
 export type IgmpVersion = 1 | 2 | 3;
 
-/** Sources by their 32-bit value: a set of addresses with value equality. */
-type SourceSet = Map<number, Ipv4Address>;
-
-interface Filter {
-  mode: FilterMode;
-  sources: SourceSet;
-}
-
-interface GroupState {
-  readonly address: Ipv4Address;
-  readonly owners: Map<string, Filter>;
-  /** The interface state (§3.2), merged from the owners' filters. */
-  state: Filter;
-  /** §5.1 Filter Mode Retransmission Counter (version 3), or the version 1/2 unsolicited Reports still to send. */
-  modeChangesLeft: number;
-  /** §5.1 per-source retransmission counters: reports still to carry the source in ALLOW/BLOCK. */
-  readonly sourceChangesLeft: Map<number, { source: Ipv4Address; left: number }>;
-  changeReportAt: number | undefined;
-  /** §5.2 group timer and the recorded queried sources (undefined: the whole group). */
-  queryReportAt: number | undefined;
-  querySources: SourceSet | undefined;
+/** A group's state; in the version 1/2 modes `modeChangesLeft` counts the unsolicited Reports still to send. */
+interface IgmpGroup extends MulticastGroup<Ipv4Address, number> {
   /** RFC 2236 §3: this host sent the last version 1/2 Report for the group, so it owes the Leave. */
   lastReporter: boolean;
 }
@@ -96,17 +79,15 @@ export const ALL_IGMPV3_ROUTERS = Ipv4Address.parse('224.0.0.22');
 /** RFC 2236 §9: version 2 Leaves go to all routers. */
 export const ALL_ROUTERS = Ipv4Address.parse('224.0.0.2');
 
-/** Bytes of a Group Record before its sources (§4.2.4: type, aux len, count, address). */
-const RECORD_HEADER_LEN = 8;
+const IGMP_FAMILY: MulticastFamily<Ipv4Address, number> = {
+  allHosts: ALL_SYSTEMS,
+  key: (a) => a.value,
+  isReported,
+  addressLen: 4,
+};
 
-export class IgmpHost {
-  private readonly config: IgmpConfig;
-  private robustness: number;
+export class IgmpHost extends MulticastHost<Ipv4Address, number, IgmpConfig, IgmpGroup> {
   private queryIntervalMs: number;
-  private readonly table = new Map<number, GroupState>();
-  private memberships = 0;
-  /** §5.2 Interface Timer: the pending response to a General Query. */
-  private generalReportAt: number | undefined;
   /** §7.2.1 IGMPv1 and IGMPv2 Querier Present timers. */
   private v1QuerierUntil: number | undefined;
   private v2QuerierUntil: number | undefined;
@@ -114,12 +95,10 @@ export class IgmpHost {
 
   constructor(
     private readonly sink: IgmpSink,
-    private readonly random: Random,
+    random: Random,
     config: Partial<IgmpConfig> = {},
   ) {
-    this.config = { ...DEFAULT_IGMP_CONFIG, ...config };
-    // §8.1: the Robustness Variable MUST NOT be zero.
-    this.robustness = Math.max(1, this.config.robustness);
+    super(IGMP_FAMILY, random, { ...DEFAULT_IGMP_CONFIG, ...config });
     this.queryIntervalMs = this.config.queryIntervalMs;
   }
 
@@ -127,53 +106,6 @@ export class IgmpHost {
   version(now: number): IgmpVersion {
     this.updateMode(now);
     return this.mode;
-  }
-
-  /**
-   * `owner` (a socket) wants `group` through `filter`; an any-source join is exclude {}
-   * (§3.1). Joining again replaces the owner's filter; include {} is a leave (§3.1). Returns
-   * why the filter was refused, if it was.
-   */
-  join(
-    group: Ipv4Address,
-    owner: string,
-    now: number,
-    filter: { mode: FilterMode; sources: Ipv4Address[] } = { mode: 'exclude', sources: [] },
-  ): IgmpJoinRefusal | undefined {
-    if (!group.isMulticast) return 'not-multicast';
-    if (group.equals(ALL_SYSTEMS)) return undefined;
-    this.updateMode(now);
-    const sources = toSet(filter.sources);
-    if (sources.size > this.config.maxSources) return 'too-many-sources';
-    if (filter.mode === 'include' && sources.size === 0) {
-      this.leave(group, owner, now);
-      return undefined;
-    }
-    const existing = this.table.get(group.value);
-    if (!existing && this.table.size >= this.config.maxGroups) return 'too-many-groups';
-    const g = existing ?? newGroup(group);
-    const previous = g.owners.get(owner);
-    if (!previous && this.memberships >= this.config.maxMemberships) return 'too-many-memberships';
-    g.owners.set(owner, { mode: filter.mode, sources });
-    const next = mergeFilters(g.owners.values());
-    if (next.sources.size > this.config.maxSources) {
-      if (previous) g.owners.set(owner, previous);
-      else g.owners.delete(owner);
-      return 'too-many-sources';
-    }
-    if (!previous) this.memberships++;
-    this.table.set(group.value, g);
-    this.changeState(g, next, now);
-    return undefined;
-  }
-
-  /** `owner` no longer wants `group`; the last owner's leave is a change to include {} (§5.1). */
-  leave(group: Ipv4Address, owner: string, now: number): void {
-    this.updateMode(now);
-    const g = this.table.get(group.value);
-    if (!g || !g.owners.delete(owner)) return;
-    this.memberships--;
-    this.changeState(g, mergeFilters(g.owners.values()), now);
   }
 
   /**
@@ -211,33 +143,7 @@ export class IgmpHost {
     this.noteQuerier(query, now);
     if (this.mode !== 3) return this.onOlderQuery(query, now);
     // Linux: a Max Resp Time of 0 asks for an answer at once.
-    const at = now + this.randomDelay(query.maxResponseTimeMs);
-    // §5.2 rule 1: a pending General Query response sent sooner answers this query too.
-    if (this.generalReportAt !== undefined && this.generalReportAt <= at) return;
-    if (query.group.isUnspecified) {
-      // §5.2 rule 2: the new General Query response replaces the later-scheduled one.
-      this.generalReportAt = at;
-      return;
-    }
-    const g = this.table.get(query.group.value);
-    if (!g || !hasReceptionState(g.state) || !isReported(g.address)) return;
-    const queried = toSet(query.sources);
-    if (g.queryReportAt === undefined) {
-      // §5.2 rule 3.
-      g.queryReportAt = at;
-      g.querySources = queried.size > 0 ? queried : undefined;
-    } else {
-      g.queryReportAt = Math.min(g.queryReportAt, at);
-      if (queried.size === 0 || g.querySources === undefined) {
-        // §5.2 rule 4: a group-specific query (pending or new) answers the whole group.
-        g.querySources = undefined;
-      } else {
-        // §5.2 rule 5: the recorded source list grows by the new query's sources.
-        for (const [k, s] of queried) g.querySources.set(k, s);
-      }
-    }
-    // Bounded: past maxSources the response covers the whole group, which says more, never less.
-    if (g.querySources && g.querySources.size > this.config.maxSources) g.querySources = undefined;
+    this.scheduleQueryResponse(query.group, query.sources, now + this.randomDelay(query.maxResponseTimeMs));
   }
 
   /**
@@ -254,99 +160,36 @@ export class IgmpHost {
     g.lastReporter = false;
   }
 
-  poll(now: number): void {
+  override poll(now: number): void {
     this.updateMode(now);
     if (this.mode !== 3) return this.pollOlder(now);
-    const records: IgmpRecord[] = [];
-    const generalDue = this.generalReportAt !== undefined && this.generalReportAt <= now;
-    if (generalDue) {
-      // §5.2: one Current State Record per group with reception state.
-      this.generalReportAt = undefined;
-      for (const g of this.table.values()) {
-        const r = isReported(g.address) ? currentStateRecord(g) : undefined;
-        if (r) records.push(r);
-      }
-    }
-    for (const [key, g] of this.table) {
-      if (g.queryReportAt !== undefined && g.queryReportAt <= now) {
-        // §5.2; a General Query response in this same Report already holds it.
-        const r = g.querySources ? sourceSpecificRecord(g, g.querySources) : currentStateRecord(g);
-        if (r && !generalDue) records.push(r);
-        g.queryReportAt = undefined;
-        g.querySources = undefined;
-      }
-      if (g.changeReportAt !== undefined && g.changeReportAt <= now) {
-        records.push(...this.nextChangeRecords(g));
-        g.changeReportAt = hasChangesLeft(g) ? now + this.randomDelay(this.config.unsolicitedReportIntervalMs) : undefined;
-      }
-      if (isIdle(g)) this.table.delete(key);
-    }
-    this.sendRecords(records, now);
+    super.poll(now);
   }
 
-  pollAt(): number | undefined {
-    let at = earliest(earliest(this.generalReportAt, this.v1QuerierUntil), this.v2QuerierUntil);
-    for (const g of this.table.values()) at = earliest(earliest(at, g.queryReportAt), g.changeReportAt);
-    return at;
-  }
-
-  /** The groups this interface listens to, all-systems first. */
-  groups(): Ipv4Address[] {
-    const out = [ALL_SYSTEMS];
-    for (const g of this.table.values()) if (hasReceptionState(g.state)) out.push(g.address);
-    return out;
-  }
-
-  isMember(group: Ipv4Address): boolean {
-    if (group.equals(ALL_SYSTEMS)) return true;
-    const g = this.table.get(group.value);
-    return g !== undefined && hasReceptionState(g.state);
+  override pollAt(): number | undefined {
+    return earliest(earliest(super.pollAt(), this.v1QuerierUntil), this.v2QuerierUntil);
   }
 
   /** §3.2: whether the interface state of `group` lets a datagram from `source` in. */
   isMemberFor(group: Ipv4Address, source: Ipv4Address): boolean {
-    if (group.equals(ALL_SYSTEMS)) return true;
-    const g = this.table.get(group.value);
-    return g !== undefined && receivesFrom(g.state, source);
+    return group.equals(ALL_SYSTEMS) || this.receives(group, source);
   }
 
-  /** The interface state of `group` (§3.2), include {} when not a member. */
-  filterOf(group: Ipv4Address): { mode: FilterMode; sources: Ipv4Address[] } {
-    const g = this.table.get(group.value);
-    return g ? { mode: g.state.mode, sources: [...g.state.sources.values()] } : { mode: 'include', sources: [] };
+  protected newGroup(address: Ipv4Address): IgmpGroup {
+    return { ...emptyGroup(address), lastReporter: false };
   }
 
-  private changeState(g: GroupState, next: Filter, now: number): void {
-    const prev = g.state;
-    g.state = next;
-    if (isReported(g.address) && !sameFilter(prev, next)) {
-      if (this.mode !== 3) this.changeStateOlder(g, hasReceptionState(prev), now);
-      else this.changeStateV3(g, prev, next, now);
-    }
-    if (isIdle(g)) this.table.delete(g.address.value);
+  protected recordsBudget(): number {
+    return this.sink.recordsBudget;
   }
 
-  private changeStateV3(g: GroupState, prev: Filter, next: Filter, now: number): void {
-    if (prev.mode !== next.mode) {
-      // §5.1: a filter-mode change is reported by the next [Robustness Variable] reports as a
-      // TO_IN/TO_EX record carrying the whole new source list, which also says every source change.
-      g.modeChangesLeft = this.robustness;
-      g.sourceChangesLeft.clear();
-    } else if (g.modeChangesLeft > 0) {
-      // Simplified §5.1 merge: a source change while TO_IN/TO_EX records are still pending
-      // rides in them (they carry the new list) and restarts their count.
-      g.modeChangesLeft = this.robustness;
-    } else {
-      // §5.1: each changed source is reported (ALLOW or BLOCK, by where it stands now) in the
-      // next [Robustness Variable] reports; sources already pending have their count restarted.
-      for (const s of symmetricDifference(prev.sources, next.sources)) {
-        g.sourceChangesLeft.set(s.value, { source: s, left: this.robustness });
-      }
-    }
-    // §5.1: the (merged) State Change Report goes at once and becomes the first of
-    // [Robustness Variable] transmissions; the rest follow at random intervals.
-    this.sendRecords(this.nextChangeRecords(g), now);
-    g.changeReportAt = hasChangesLeft(g) ? now + this.randomDelay(this.config.unsolicitedReportIntervalMs) : undefined;
+  protected sendReport(records: IgmpRecord[], now: number): void {
+    this.sink.send({ type: 'v3-report', records }, ALL_IGMPV3_ROUTERS, now);
+  }
+
+  protected override reportChange(g: IgmpGroup, prev: Filter<Ipv4Address, number>, now: number): void {
+    if (this.mode !== 3) this.changeStateOlder(g, hasReceptionState(prev), now);
+    else super.reportChange(g, prev, now);
   }
 
   /**
@@ -354,7 +197,7 @@ export class IgmpHost {
    * (RFC 2236 §3: a Report at once, repeated), losing it a leave (a version 2 Leave from the
    * host that sent the last Report; version 1 has none); source changes say nothing.
    */
-  private changeStateOlder(g: GroupState, wasMember: boolean, now: number): void {
+  private changeStateOlder(g: IgmpGroup, wasMember: boolean, now: number): void {
     const member = hasReceptionState(g.state);
     if (member === wasMember) return;
     g.queryReportAt = undefined;
@@ -369,25 +212,6 @@ export class IgmpHost {
     g.changeReportAt = undefined;
     if (this.mode === 2 && g.lastReporter) this.sink.send({ type: 'v2-leave', group: g.address }, ALL_ROUTERS, now);
     g.lastReporter = false;
-  }
-
-  /** The State Change Report records for `g` now, counting this transmission (§5.1). */
-  private nextChangeRecords(g: GroupState): IgmpRecord[] {
-    if (g.modeChangesLeft > 0) {
-      g.modeChangesLeft--;
-      const type = g.state.mode === 'include' ? IgmpRecordType.ChangeToInclude : IgmpRecordType.ChangeToExclude;
-      return [{ type, group: g.address, sources: [...g.state.sources.values()] }];
-    }
-    const allow: Ipv4Address[] = [];
-    const block: Ipv4Address[] = [];
-    for (const [key, change] of g.sourceChangesLeft) {
-      (receivesFrom(g.state, change.source) ? allow : block).push(change.source);
-      if (--change.left <= 0) g.sourceChangesLeft.delete(key);
-    }
-    const records: IgmpRecord[] = [];
-    if (allow.length > 0) records.push({ type: IgmpRecordType.AllowNewSources, group: g.address, sources: allow });
-    if (block.length > 0) records.push({ type: IgmpRecordType.BlockOldSources, group: g.address, sources: block });
-    return records;
   }
 
   /** §7.2.1: a version 1 or 2 Query starts (or restarts) its Querier Present timer. */
@@ -431,7 +255,7 @@ export class IgmpHost {
   }
 
   /** RFC 2236 §9: a version 1 or 2 Report goes to the group itself. */
-  private sendOlderReport(g: GroupState, now: number): void {
+  private sendOlderReport(g: IgmpGroup, now: number): void {
     this.sink.send({ type: this.mode === 1 ? 'v1-report' : 'v2-report', group: g.address }, g.address, now);
     g.lastReporter = true;
   }
@@ -440,7 +264,7 @@ export class IgmpHost {
    * Expires the Querier Present timers; §7.2.1: a change of Host Compatibility Mode cancels
    * every pending response and retransmission timer.
    */
-  private updateMode(now: number): void {
+  protected override updateMode(now: number): void {
     if (this.v1QuerierUntil !== undefined && this.v1QuerierUntil <= now) this.v1QuerierUntil = undefined;
     if (this.v2QuerierUntil !== undefined && this.v2QuerierUntil <= now) this.v2QuerierUntil = undefined;
     const mode: IgmpVersion = this.v1QuerierUntil !== undefined ? 1 : this.v2QuerierUntil !== undefined ? 2 : 3;
@@ -457,136 +281,9 @@ export class IgmpHost {
       if (isIdle(g)) this.table.delete(key);
     }
   }
-
-  /** Records into as few Reports as fit the link, a record too big split per §4.2.16. */
-  private sendRecords(records: IgmpRecord[], now: number): void {
-    const budget = Math.max(RECORD_HEADER_LEN + 4, this.sink.recordsBudget);
-    const sourcesPerRecord = Math.max(1, Math.floor((budget - RECORD_HEADER_LEN) / 4));
-    let batch: IgmpRecord[] = [];
-    let used = 0;
-    const flush = () => {
-      if (batch.length > 0) this.sink.send({ type: 'v3-report', records: batch }, ALL_IGMPV3_ROUTERS, now);
-      batch = [];
-      used = 0;
-    };
-    for (const record of records) {
-      for (const part of splitRecord(record, sourcesPerRecord)) {
-        const len = RECORD_HEADER_LEN + 4 * part.sources.length;
-        if (used + len > budget) flush();
-        batch.push(part);
-        used += len;
-      }
-    }
-    flush();
-  }
-
-  /** §5.1, §5.2: a delay in (0, max], whole milliseconds. */
-  private randomDelay(maxMs: number): number {
-    return maxMs < 1 ? 0 : uniformInt(this.random, 1, Math.floor(maxMs));
-  }
-}
-
-function newGroup(address: Ipv4Address): GroupState {
-  return {
-    address,
-    owners: new Map(),
-    state: { mode: 'include', sources: new Map() },
-    modeChangesLeft: 0,
-    sourceChangesLeft: new Map(),
-    changeReportAt: undefined,
-    queryReportAt: undefined,
-    querySources: undefined,
-    lastReporter: false,
-  };
-}
-
-/**
- * §3.2: any exclude filter makes the interface exclude the sources every exclude filter
- * excludes, minus the sources an include filter asks for; otherwise include the union.
- */
-function mergeFilters(filters: Iterable<Filter>): Filter {
-  let excluded: SourceSet | undefined;
-  const included: SourceSet = new Map();
-  for (const f of filters) {
-    if (f.mode === 'include') {
-      for (const [k, s] of f.sources) included.set(k, s);
-    } else {
-      excluded = excluded === undefined ? new Map(f.sources) : new Map([...excluded].filter(([k]) => f.sources.has(k)));
-    }
-  }
-  if (excluded === undefined) return { mode: 'include', sources: included };
-  for (const k of included.keys()) excluded.delete(k);
-  return { mode: 'exclude', sources: excluded };
 }
 
 /** §5: 224.0.0.1 is never reported. */
 function isReported(group: Ipv4Address): boolean {
   return !group.equals(ALL_SYSTEMS);
-}
-
-/** §3.1: include {} is no reception state at all. */
-function hasReceptionState(f: Filter): boolean {
-  return f.mode === 'exclude' || f.sources.size > 0;
-}
-
-function receivesFrom(f: Filter, source: Ipv4Address): boolean {
-  return f.sources.has(source.value) === (f.mode === 'include');
-}
-
-function hasChangesLeft(g: GroupState): boolean {
-  return g.modeChangesLeft > 0 || g.sourceChangesLeft.size > 0;
-}
-
-/** Nobody wants the group and its leave has been fully reported. */
-function isIdle(g: GroupState): boolean {
-  return g.owners.size === 0 && !hasChangesLeft(g);
-}
-
-function currentStateRecord(g: GroupState): IgmpRecord | undefined {
-  if (!hasReceptionState(g.state)) return undefined;
-  const type = g.state.mode === 'include' ? IgmpRecordType.ModeIsInclude : IgmpRecordType.ModeIsExclude;
-  return { type, group: g.address, sources: [...g.state.sources.values()] };
-}
-
-/** §5.2: IS_IN of the queried sources the interface receives; nothing when none. */
-function sourceSpecificRecord(g: GroupState, queried: SourceSet): IgmpRecord | undefined {
-  const sources = [...queried.values()].filter((s) => receivesFrom(g.state, s));
-  return sources.length > 0 ? { type: IgmpRecordType.ModeIsInclude, group: g.address, sources } : undefined;
-}
-
-/**
- * §4.2.16: a record whose sources do not fit is split into records with parts of the list,
- * except IS_EX and TO_EX, which keep as many sources as fit and drop the rest.
- */
-function splitRecord(r: IgmpRecord, sourcesPerRecord: number): IgmpRecord[] {
-  if (r.sources.length <= sourcesPerRecord) return [r];
-  if (r.type === IgmpRecordType.ModeIsExclude || r.type === IgmpRecordType.ChangeToExclude) {
-    return [{ ...r, sources: r.sources.slice(0, sourcesPerRecord) }];
-  }
-  const parts: IgmpRecord[] = [];
-  for (let i = 0; i < r.sources.length; i += sourcesPerRecord) {
-    parts.push({ ...r, sources: r.sources.slice(i, i + sourcesPerRecord) });
-  }
-  return parts;
-}
-
-function earliest(a: number | undefined, b: number | undefined): number | undefined {
-  return a === undefined || (b !== undefined && b < a) ? b : a;
-}
-
-function toSet(sources: Ipv4Address[]): SourceSet {
-  return new Map(sources.map((s) => [s.value, s]));
-}
-
-function sameFilter(a: Filter, b: Filter): boolean {
-  if (a.mode !== b.mode || a.sources.size !== b.sources.size) return false;
-  for (const k of a.sources.keys()) if (!b.sources.has(k)) return false;
-  return true;
-}
-
-function symmetricDifference(a: SourceSet, b: SourceSet): Ipv4Address[] {
-  const out: Ipv4Address[] = [];
-  for (const [k, s] of a) if (!b.has(k)) out.push(s);
-  for (const [k, s] of b) if (!a.has(k)) out.push(s);
-  return out;
 }

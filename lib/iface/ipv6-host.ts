@@ -290,7 +290,11 @@ export class Ipv6Host implements DadSink, AutoconfHost {
   private leaveSolicitedNode(address: Ipv6Address, now: number): void {
     const group = address.solicitedNode();
     this.mld.leave(group, `${MLD_OWNER}:${key(address)}`, now);
-    if (!this.mld.isMember(group)) this.link.setMulticastMac(MacAddress.fromIpv6Multicast(group), false);
+    // RFC 2464 §7: groups with the same low 32 bits share the MAC (a socket may be in
+    // ff05::1:ffXX:XXXX), so it stays while any group here maps to it, as NetInterface
+    // keeps it on a socket's leave. IPv4 group MACs (01:00:5e, RFC 1112 §6.4) never match.
+    const mac = MacAddress.fromIpv6Multicast(group);
+    this.link.setMulticastMac(mac, this.mld.groups().some((g) => MacAddress.fromIpv6Multicast(g).value === mac.value));
   }
 
   private onNeighborSolicit(ns: Extract<NdpMessage, { type: 'ns' }>, src: Ipv6Address, dst: Ipv6Address, now: number): void {

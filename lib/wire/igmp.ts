@@ -1,6 +1,8 @@
 import { Ipv4Address } from './address';
 import { checksumIsValid, internetChecksum } from './checksum';
-import type { DropReason } from './drop';
+import { isDrop, type DropReason } from './drop';
+import { decodeFloatCode, encodeFloatCode } from './float-code';
+import { groupRecordLen, readGroupRecords, writeGroupRecords, GroupRecordType, type GroupRecord, type RecordAddress } from './group-record';
 
 /**
  * IGMP messages (RFC 3376 §4, RFC 2236 §2, RFC 1112 Appendix I), read from and written to
@@ -37,21 +39,11 @@ export interface IgmpQuery {
   sources: Ipv4Address[];
 }
 
-export const IgmpRecordType = {
-  ModeIsInclude: 1,
-  ModeIsExclude: 2,
-  ChangeToInclude: 3,
-  ChangeToExclude: 4,
-  AllowNewSources: 5,
-  BlockOldSources: 6,
-} as const;
+/** Group Record Types (§4.2.12). */
+export const IgmpRecordType = GroupRecordType;
 
 /** A Group Record (§4.2.4); auxiliary data is skipped on receipt (§4.2.6: ignored) and never sent. */
-export interface IgmpRecord {
-  type: number;
-  group: Ipv4Address;
-  sources: Ipv4Address[];
-}
+export type IgmpRecord = GroupRecord<Ipv4Address>;
 
 export type IgmpMessage =
   | ({ type: 'query' } & IgmpQuery)
@@ -64,7 +56,7 @@ export const ROUTER_ALERT_OPTION: Uint8Array = Uint8Array.of(0x94, 0x04, 0x00, 0
 /** Version 1 and 2 messages, and the part of every message before its variable fields. */
 const BASE_LEN = 8;
 const V3_QUERY_MIN_LEN = 12;
-const RECORD_HEADER_LEN = 8;
+const IPV4: RecordAddress<Ipv4Address> = { len: 4, read: (buf, at) => Ipv4Address.fromBytes(buf, at) };
 const S_FLAG = 0x08;
 const QRV_MASK = 0x07;
 /** RFC 2236 §4: an IGMPv1 Query carries no Max Resp Time; 10 s is meant. */
@@ -76,19 +68,12 @@ const V1_MAX_RESPONSE_MS = 10_000;
  * in seconds for the QQIC.
  */
 export function decodeIgmpCode(code: number): number {
-  if (code < 0x80) return code;
-  return ((code & 0x0f) | 0x10) << (((code >> 4) & 0x07) + 3);
+  return decodeFloatCode(code, 4);
 }
 
 /** The code for `value`, rounded down to a value the code can express; 0xff above 31744. */
 export function encodeIgmpCode(value: number): number {
-  const v = Math.max(0, Math.floor(value));
-  if (v < 0x80) return v;
-  for (let exp = 0; exp < 8; exp++) {
-    const mant = v >> (exp + 3);
-    if (mant < 0x20) return 0x80 | (exp << 4) | (mant & 0x0f);
-  }
-  return 0xff;
+  return encodeFloatCode(value, 4);
 }
 
 /**
@@ -144,20 +129,8 @@ function parseQuery(buf: Uint8Array): IgmpMessage | DropReason {
 
 /** §4.2: type, reserved, checksum, reserved, the number of records; each record checked against what is left before it is read. */
 function parseV3Report(buf: Uint8Array): IgmpMessage | DropReason {
-  const count = (buf[6] << 8) | buf[7];
-  const records: IgmpRecord[] = [];
-  let at = BASE_LEN;
-  for (let r = 0; r < count; r++) {
-    if (buf.length - at < RECORD_HEADER_LEN) return 'bad-record-count';
-    const sourceCount = (buf[at + 2] << 8) | buf[at + 3];
-    const end = at + RECORD_HEADER_LEN + 4 * sourceCount + 4 * buf[at + 1];
-    if (end > buf.length) return 'bad-record-count';
-    const sources: Ipv4Address[] = [];
-    for (let i = 0; i < sourceCount; i++) sources.push(Ipv4Address.fromBytes(buf, at + RECORD_HEADER_LEN + 4 * i));
-    records.push({ type: buf[at], group: Ipv4Address.fromBytes(buf, at + 4), sources });
-    at = end;
-  }
-  return { type: 'v3-report', records };
+  const records = readGroupRecords(buf, BASE_LEN, (buf[6] << 8) | buf[7], IPV4);
+  return isDrop(records) ? records : { type: 'v3-report', records };
 }
 
 /** The length of `msg` on the wire. */
@@ -167,7 +140,7 @@ export function igmpLen(msg: IgmpMessage): number {
       return msg.version === 3 ? V3_QUERY_MIN_LEN + 4 * msg.sources.length : BASE_LEN;
     case 'v3-report': {
       let len = BASE_LEN;
-      for (const r of msg.records) len += RECORD_HEADER_LEN + 4 * r.sources.length;
+      for (const r of msg.records) len += groupRecordLen(r.sources.length, IPV4.len);
       return len;
     }
     default:
@@ -204,15 +177,7 @@ export function emitIgmp(msg: IgmpMessage, buf: Uint8Array, offset = 0): void {
       buf[offset] = IgmpType.V3Report;
       buf[offset + 6] = msg.records.length >> 8;
       buf[offset + 7] = msg.records.length & 0xff;
-      let at = offset + BASE_LEN;
-      for (const r of msg.records) {
-        buf[at] = r.type;
-        buf[at + 2] = r.sources.length >> 8;
-        buf[at + 3] = r.sources.length & 0xff;
-        r.group.writeTo(buf, at + 4);
-        r.sources.forEach((s, i) => s.writeTo(buf, at + RECORD_HEADER_LEN + 4 * i));
-        at += RECORD_HEADER_LEN + 4 * r.sources.length;
-      }
+      writeGroupRecords(msg.records, IPV4.len, buf, offset + BASE_LEN);
       break;
     }
     default:

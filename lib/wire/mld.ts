@@ -1,5 +1,7 @@
 import { Ipv6Address } from './address';
 import type { DropReason } from './drop';
+import { decodeFloatCode, encodeFloatCode } from './float-code';
+import { groupRecordLen, readGroupRecords, writeGroupRecords, GroupRecordType, type GroupRecord, type RecordAddress } from './group-record';
 import { Icmpv6Repr, Icmpv6Type } from './icmpv6';
 
 /**
@@ -23,63 +25,37 @@ export interface MldQuery {
   sources: Ipv6Address[];
 }
 
-export const MldRecordType = {
-  ModeIsInclude: 1,
-  ModeIsExclude: 2,
-  ChangeToInclude: 3,
-  ChangeToExclude: 4,
-  AllowNewSources: 5,
-  BlockOldSources: 6,
-} as const;
+/** Multicast Address Record Types (§5.2.12). */
+export const MldRecordType = GroupRecordType;
 
 /** A Multicast Address Record (§5.2.4); its auxiliary data is dropped (§5.2.10: ignored). */
-export interface MldRecord {
-  type: number;
-  group: Ipv6Address;
-  sources: Ipv6Address[];
-}
+export type MldRecord = GroupRecord<Ipv6Address>;
 
 const V1_LEN = 24;
 const V2_QUERY_MIN_LEN = 28;
 const QUERY_FIXED = 20;
-const RECORD_HEADER = 20;
+const IPV6: RecordAddress<Ipv6Address> = { len: 16, read: (buf, at) => Ipv6Address.fromBytes(buf, at) };
 const S_FLAG = 0x08;
 const QRV_MASK = 0x07;
 
 /** RFC 3810 §5.1.3: a code below 32768 is milliseconds, else a 3-bit exponent and 12-bit mantissa. */
 export function decodeMaxRespCode(code: number): number {
-  if (code < 0x8000) return code;
-  return ((code & 0x0fff) | 0x1000) * 2 ** (((code >> 12) & 0x7) + 3);
+  return decodeFloatCode(code, 12);
 }
 
 /** The code for `ms`, rounded down to a value the code can express; 0xffff above 8387584 ms. */
 export function encodeMaxRespCode(ms: number): number {
-  return encodeFloat(ms, 0x8000, 12);
+  return encodeFloatCode(ms, 12);
 }
 
 /** RFC 3810 §5.1.9: a QQIC below 128 is seconds, else a 3-bit exponent and 4-bit mantissa. */
 export function decodeQqic(code: number): number {
-  if (code < 0x80) return code;
-  return ((code & 0x0f) | 0x10) * 2 ** (((code >> 4) & 0x7) + 3);
+  return decodeFloatCode(code, 4);
 }
 
 /** The QQIC for `seconds`, rounded down to a value it can express; 0xff above 31744 s. */
 export function encodeQqic(seconds: number): number {
-  return encodeFloat(seconds, 0x80, 4);
-}
-
-/**
- * The inverse of the decodings above: `limit` is the first value that needs the float form
- * (its high bit becomes the form's marker), `mantBits` the width of the mantissa.
- */
-function encodeFloat(value: number, limit: number, mantBits: number): number {
-  const v = Math.max(0, Math.floor(value));
-  if (v < limit) return v;
-  for (let exp = 0; exp < 8; exp++) {
-    const mant = Math.floor(v / 2 ** (exp + 3));
-    if (mant < 2 << mantBits) return limit | (exp << mantBits) | (mant & ((1 << mantBits) - 1));
-  }
-  return limit * 2 - 1;
+  return encodeFloatCode(seconds, 4);
 }
 
 /**
@@ -142,21 +118,7 @@ export function mldQueryToIcmp(q: MldQuery): Icmpv6Repr {
  */
 export function parseMldReport(icmp: Icmpv6Repr): MldRecord[] | DropReason {
   if (icmp.type !== Icmpv6Type.MldV2Report) return 'not-mld-report';
-  const body = icmp.payload;
-  const count = icmp.restOfHeader & 0xffff;
-  const records: MldRecord[] = [];
-  let at = 0;
-  for (let r = 0; r < count; r++) {
-    if (body.length - at < RECORD_HEADER) return 'bad-record-count';
-    const sourceCount = (body[at + 2] << 8) | body[at + 3];
-    const end = at + RECORD_HEADER + 16 * sourceCount + 4 * body[at + 1];
-    if (end > body.length) return 'bad-record-count';
-    const sources: Ipv6Address[] = [];
-    for (let i = 0; i < sourceCount; i++) sources.push(Ipv6Address.fromBytes(body, at + RECORD_HEADER + 16 * i));
-    records.push({ type: body[at], group: Ipv6Address.fromBytes(body, at + 4), sources });
-    at = end;
-  }
-  return records;
+  return readGroupRecords(icmp.payload, 0, icmp.restOfHeader & 0xffff, IPV6);
 }
 
 /**
@@ -165,17 +127,9 @@ export function parseMldReport(icmp: Icmpv6Repr): MldRecord[] | DropReason {
  */
 export function mldReportToIcmp(records: MldRecord[]): Icmpv6Repr {
   let len = 0;
-  for (const r of records) len += RECORD_HEADER + 16 * r.sources.length;
+  for (const r of records) len += groupRecordLen(r.sources.length, IPV6.len);
   const payload = new Uint8Array(len);
-  let at = 0;
-  for (const r of records) {
-    payload[at] = r.type;
-    payload[at + 2] = r.sources.length >> 8;
-    payload[at + 3] = r.sources.length & 0xff;
-    r.group.writeTo(payload, at + 4);
-    r.sources.forEach((s, i) => s.writeTo(payload, at + RECORD_HEADER + 16 * i));
-    at += RECORD_HEADER + 16 * r.sources.length;
-  }
+  writeGroupRecords(records, IPV6.len, payload, 0);
   return new Icmpv6Repr({ type: Icmpv6Type.MldV2Report, code: 0, restOfHeader: records.length & 0xffff, payload });
 }
 
