@@ -32,27 +32,22 @@ export function isServiceName(text: string): text is ServiceName {
 }
 
 /**
- * Runs each named service on its port on both wildcard addresses (0.0.0.0 and ::; the
- * stack's IPv6 sockets are IPV6_V6ONLY, so it takes one socket per family). Logs
- * `udp <name> service on port <n>` once both are bound, and any socket error.
+ * Runs each named service on its port on the IPv6 wildcard, dual-stack (no ipv6Only):
+ * one socket answers IPv4 peers too, as ::ffff:a.b.c.d, as on a Linux host. Logs
+ * `udp <name> service on port <n>` once bound, and any socket error.
  */
 export function startUdpServices(dgram: ShimDgram, names: ServiceName[], log: (line: string) => void): { close(): void } {
   const sockets: Socket[] = [];
   for (const name of new Set(names)) {
     const { port, answer } = SERVICES[name] as UdpService;
-    let bound = 0;
-    for (const [type, address] of [['udp4', '0.0.0.0'], ['udp6', '::']] as const) {
-      const socket = dgram.createSocket(type);
-      sockets.push(socket);
-      socket.on('message', (msg, rinfo) => {
-        const reply = answer(msg);
-        if (reply !== undefined) socket.send(reply, rinfo.port, rinfo.address);
-      });
-      socket.on('error', (err) => log(`udp ${name} service: ${err.message}`));
-      socket.bind(port, address, () => {
-        if (++bound === 2) log(`udp ${name} service on port ${port}`);
-      });
-    }
+    const socket = dgram.createSocket('udp6');
+    sockets.push(socket);
+    socket.on('message', (msg, rinfo) => {
+      const reply = answer(msg);
+      if (reply !== undefined) socket.send(reply, rinfo.port, rinfo.address);
+    });
+    socket.on('error', (err) => log(`udp ${name} service: ${err.message}`));
+    socket.bind(port, '::', () => log(`udp ${name} service on port ${port}`));
   }
   return {
     close() {

@@ -4,7 +4,8 @@ import type { IpAddress, UdpEndpoint, UdpSocket } from '../lib/socket/udp-socket
 import { uvErrno } from './errors';
 import type { ShimHost } from './host';
 
-/** libuv's flag for uv_udp_bind, as Node passes it for `reuseAddr`. */
+/** libuv's flags for uv_udp_bind, as Node passes them for `ipv6Only` and `reuseAddr`. */
+const UV_UDP_IPV6ONLY = 1;
 const UV_UDP_REUSEADDR = 4;
 
 /** Linux's floors for SO_RCVBUF/SO_SNDBUF (include/net/sock.h: SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF). */
@@ -70,7 +71,8 @@ export class StackUdpHandle {
     const address = this.parse(ip);
     if (!address) return EINVAL;
     this.hasFd = true;
-    // UV_UDP_IPV6ONLY (ipv6Only) needs nothing: an IPv6 socket of the stack is always IPV6_V6ONLY.
+    // Node passes UV_UDP_IPV6ONLY for `ipv6Only`; without it a udp6 socket is dual-stack, as on Linux.
+    if (this.family === 6) this.socket.v6only = (flags & UV_UDP_IPV6ONLY) !== 0;
     const err = this.host.stack.udpSockets.bind(this.socket, { address, port, reuseAddr: (flags & UV_UDP_REUSEADDR) !== 0 });
     return err ? uvErrno(err) : 0;
   }

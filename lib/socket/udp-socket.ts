@@ -1,4 +1,4 @@
-import { Ipv4Address, type Ipv6Address } from '../wire/address';
+import { Ipv4Address, Ipv6Address } from '../wire/address';
 import { isDrop } from '../wire/drop';
 import type { StackContext } from '../iface/context';
 import type { NetInterface } from '../iface/interface';
@@ -95,6 +95,12 @@ export class UdpSocket {
   multicastInterface: NetInterface | undefined = undefined;
   /** The groups joined, by `group%interface`. */
   readonly memberships = new Map<string, UdpMembership>();
+  /**
+   * IPV6_V6ONLY. Off (Linux's default, net.ipv6.bindv6only = 0), an IPv6 socket bound to ::
+   * or to an IPv4-mapped address also carries IPv4, its peers named ::ffff:a.b.c.d
+   * (RFC 4291 §2.5.5.2, RFC 3493 §3.7). Set before bind.
+   */
+  v6only = false;
 
   constructor(readonly id: number, readonly family: 4 | 6, recvBufferSize: number) {
     this.recvBufferSize = recvBufferSize;
@@ -106,8 +112,8 @@ export class UdpSocket {
  * (RFC 6056 Algorithm 1), Linux's demultiplexing precedence, bounded receive queues and
  * ICMP errors as pending socket errors. Nothing here calls user code: sockets that got a
  * datagram or an error are collected, and the owner drains them with `takeReady()` after
- * `poll` returns (DESIGN.md §1). IPv4 and IPv6 sockets are separate tables (an IPv6
- * socket is IPV6_V6ONLY).
+ * `poll` returns (DESIGN.md §1). An IPv6 socket without IPV6_V6ONLY is dual-stack: it
+ * carries IPv4 through IPv4-mapped addresses, as on Linux.
  */
 export class UdpSocketTable implements UdpEndpoints {
   private readonly sockets = new Set<UdpSocket>();
@@ -135,11 +141,15 @@ export class UdpSocketTable implements UdpEndpoints {
     if (socket.closed || socket.local || !isPort(req.port)) return 'EINVAL';
     const address = req.address?.isUnspecified ? undefined : req.address;
     if (address && familyOf(address) !== socket.family) return 'EINVAL';
-    if (address && !address.isMulticast && !(address instanceof Ipv4Address && address.isBroadcast) && !this.isLocal(address)) return 'EADDRNOTAVAIL';
+    // Linux (inet6_bind): a v6-only socket cannot take an IPv4-mapped address.
+    if (address && socket.v6only && mappedIpv4(address)) return 'EINVAL';
+    const effective = address && (mappedIpv4(address) ?? address);
+    if (effective && !effective.isMulticast && !(effective instanceof Ipv4Address && effective.isBroadcast) && !this.isLocal(effective)) return 'EADDRNOTAVAIL';
     const reuseAddr = req.reuseAddr ?? false;
-    const port = req.port === 0 ? this.ephemeralPort(socket.family) : req.port;
+    const covers = coverage(socket, address);
+    const port = req.port === 0 ? this.ephemeralPort(covers) : req.port;
     if (port === undefined) return 'EADDRINUSE';
-    if (req.port !== 0 && this.conflicts(socket.family, address, port, reuseAddr)) return 'EADDRINUSE';
+    if (req.port !== 0 && this.conflicts(covers, port, reuseAddr)) return 'EADDRINUSE';
     socket.local = { address, port };
     socket.reuseAddr = reuseAddr;
     socket.bindSeq = ++this.bindCount;
@@ -150,18 +160,20 @@ export class UdpSocketTable implements UdpEndpoints {
   /** Fixes the peer; binds to an ephemeral port first when unbound, and takes the route's source as the local address. */
   connect(socket: UdpSocket, remote: UdpEndpoint, now: number): UdpSendError | undefined {
     if (socket.closed || familyOf(remote.address) !== socket.family || !isPort(remote.port) || remote.port === 0) return 'EINVAL';
+    const wire = this.wireAddress(socket, remote.address);
+    if (!wire) return 'ENETUNREACH';
     if (!socket.local) {
       const err = this.bind(socket, { port: 0 });
       if (err) return err;
     }
     const local = socket.local!;
     // Linux (ip4_datagram_connect): a broadcast peer needs SO_BROADCAST.
-    if (this.needsBroadcastFlag(socket, remote.address)) return 'EACCES';
+    if (this.needsBroadcastFlag(socket, wire)) return 'EACCES';
     if (local.address === undefined || local.address.isMulticast) {
-      const src = this.sourceFor(remote.address, now);
+      const src = this.sourceFor(wire, now);
       if (src === undefined) return 'ENETUNREACH';
       if (local.address === undefined) {
-        local.address = src;
+        local.address = socket.family === 6 && src instanceof Ipv4Address ? Ipv6Address.fromIpv4Mapped(src) : src;
         socket.addressFromConnect = true;
       }
     }
@@ -181,20 +193,25 @@ export class UdpSocketTable implements UdpEndpoints {
     const dst = to ?? socket.remote;
     if (!dst) return 'EDESTADDRREQ';
     if (familyOf(dst.address) !== socket.family || !isPort(dst.port) || dst.port === 0) return 'EINVAL';
-    if (payload.length > MAX_PAYLOAD[socket.family]) return 'EMSGSIZE';
+    const wire = this.wireAddress(socket, dst.address);
+    if (!wire) return 'ENETUNREACH';
+    if (payload.length > MAX_PAYLOAD[familyOf(wire)]) return 'EMSGSIZE';
     if (!socket.local) {
       const err = this.bind(socket, { port: 0 });
       if (err) return err;
     }
     // Linux (udp_sendmsg): a broadcast destination needs SO_BROADCAST.
-    if (this.needsBroadcastFlag(socket, dst.address)) return 'EACCES';
+    if (this.needsBroadcastFlag(socket, wire)) return 'EACCES';
     const local = socket.local!;
-    const src = local.address && !local.address.isMulticast && !(local.address instanceof Ipv4Address && local.address.isBroadcast) ? local.address : undefined;
-    const multicast = dst.address.isMulticast;
+    const bound = local.address && (mappedIpv4(local.address) ?? local.address);
+    // A socket bound to an address of the other family cannot send this way (Linux: ENETUNREACH / EINVAL).
+    if (bound && familyOf(bound) !== familyOf(wire)) return familyOf(wire) === 4 ? 'ENETUNREACH' : 'EINVAL';
+    const src = bound && !bound.isMulticast && !(bound instanceof Ipv4Address && bound.isBroadcast) ? bound : undefined;
+    const multicast = wire.isMulticast;
     const dropped = this.udp.send(
       {
         src,
-        dst: dst.address,
+        dst: wire,
         srcPort: local.port,
         dstPort: dst.port,
         payload,
@@ -367,12 +384,14 @@ export class UdpSocketTable implements UdpEndpoints {
    */
   deliver(d: UdpDatagram): boolean {
     const family = familyOf(d.dst);
+    // What a dual-stack IPv6 socket sees of an IPv4 datagram: both addresses IPv4-mapped.
+    const mapped = family === 4 ? { src: Ipv6Address.fromIpv4Mapped(d.src as Ipv4Address), dst: Ipv6Address.fromIpv4Mapped(d.dst as Ipv4Address) } : undefined;
     const group = d.dst.isMulticast || (d.dst instanceof Ipv4Address && (d.dst.isBroadcast || d.iface.isBroadcast(d.dst)));
     let best: UdpSocket | undefined;
     let bestScore = -1;
     const matches: UdpSocket[] = [];
     for (const s of this.sockets) {
-      const score = this.score(s, family, d);
+      const score = this.score(s, family, d, mapped);
       if (score < 0 || (d.dst.isMulticast && !this.sourceAllowed(s, d))) continue;
       matches.push(s);
       if (score > bestScore || (score === bestScore && s.bindSeq > best!.bindSeq)) {
@@ -381,7 +400,7 @@ export class UdpSocketTable implements UdpEndpoints {
       }
     }
     if (!best) return false;
-    for (const s of group ? matches : [best]) this.enqueue(s, d, family);
+    for (const s of group ? matches : [best]) this.enqueue(s, d, s.family === 6 && mapped ? mapped.src : d.src);
     return true;
   }
 
@@ -390,59 +409,69 @@ export class UdpSocketTable implements UdpEndpoints {
     // one cannot tell which of its peers the error was about.
     for (const s of this.sockets) {
       if (!s.remote || !s.local || s.local.port !== report.localPort || s.remote.port !== report.remotePort) continue;
-      if (!sameAddress(s.remote.address, report.remote)) continue;
-      if (s.local.address && !sameAddress(s.local.address, report.local)) continue;
+      if (!sameAddress(mappedIpv4(s.remote.address) ?? s.remote.address, report.remote)) continue;
+      if (s.local.address && !sameAddress(mappedIpv4(s.local.address) ?? s.local.address, report.local)) continue;
       s.pendingError = report.errno;
       this.ready.add(s);
     }
   }
 
-  /** -1 when `s` does not match; higher is more specific. */
-  private score(s: UdpSocket, family: 4 | 6, d: UdpDatagram): number {
+  /** -1 when `s` does not match; higher is more specific. `mapped`: an IPv4 datagram's addresses as a dual-stack socket sees them. */
+  private score(s: UdpSocket, family: 4 | 6, d: UdpDatagram, mapped: { src: Ipv6Address; dst: Ipv6Address } | undefined): number {
     const local = s.local!;
-    if (s.family !== family || local.port !== d.dstPort) return -1;
+    if (local.port !== d.dstPort) return -1;
+    const viaMapping = s.family === 6 && family === 4;
+    if (s.family !== family && !(viaMapping && !s.v6only)) return -1;
+    const dst = viaMapping ? mapped!.dst : d.dst;
+    const src = viaMapping ? mapped!.src : d.src;
     let score = 0;
     if (local.address) {
-      if (!sameAddress(local.address, d.dst)) return -1;
+      if (!sameAddress(local.address, dst)) return -1;
       score += 1;
     }
     if (s.remote) {
-      if (s.remote.port !== d.srcPort || !sameAddress(s.remote.address, d.src)) return -1;
+      if (s.remote.port !== d.srcPort || !sameAddress(s.remote.address, src)) return -1;
       score += 2;
     }
-    return score;
+    // Linux (compute_score): a socket of the datagram's own family wins a tie.
+    return score * 2 + (viaMapping ? 0 : 1);
   }
 
-  private enqueue(s: UdpSocket, d: UdpDatagram, family: 4 | 6): void {
+  private enqueue(s: UdpSocket, d: UdpDatagram, from: IpAddress): void {
     if (s.queuedBytes + d.payload.length > s.recvBufferSize) {
       s.drops++;
       this.ctx.stats.udp.drop('receive-buffer-full');
       return;
     }
-    const scope = d.src instanceof Ipv4Address || !d.src.isLinkLocal ? undefined : d.iface.name;
-    s.queue.push({ payload: d.payload.slice(), from: { address: d.src, port: d.srcPort, scope }, family });
+    const scope = from instanceof Ipv4Address || !from.isLinkLocal ? undefined : d.iface.name;
+    s.queue.push({ payload: d.payload.slice(), from: { address: from, port: d.srcPort, scope }, family: s.family });
     s.queuedBytes += d.payload.length;
     this.ready.add(s);
   }
 
-  /** Two sockets may share a port only when their addresses differ (neither wildcard) or both set reuseAddr. */
-  private conflicts(family: 4 | 6, address: IpAddress | undefined, port: number, reuseAddr: boolean): boolean {
+  /**
+   * Two sockets may share a port only when what they cover differs (per family, the
+   * addresses; a wildcard covers all) or both set reuseAddr. A dual-stack IPv6 wildcard
+   * covers IPv4 too (Linux's inet6_bind conflict with 0.0.0.0).
+   */
+  private conflicts(covers: Coverage, port: number, reuseAddr: boolean): boolean {
     for (const s of this.sockets) {
-      if (s.family !== family || s.local!.port !== port) continue;
-      const other = s.local!.address;
-      const overlap = !address || !other || sameAddress(address, other);
-      if (overlap && !(reuseAddr && s.reuseAddr)) return true;
+      if (s.local!.port !== port) continue;
+      if (overlaps(covers, coverage(s, s.local!.address)) && !(reuseAddr && s.reuseAddr)) return true;
     }
     return false;
   }
 
-  /** RFC 6056 §3.3.1 Algorithm 1: a random start in the range, then a linear probe; only ports no socket holds. */
-  private ephemeralPort(family: 4 | 6): number | undefined {
+  /** RFC 6056 §3.3.1 Algorithm 1: a random start in the range, then a linear probe; only ports no socket of an overlapping family holds. */
+  private ephemeralPort(covers: Coverage): number | undefined {
     const [min, max] = this.options.ephemeralPorts;
     const count = max - min + 1;
     const offset = this.ctx.random.u32() % count;
     const used = new Set<number>();
-    for (const s of this.sockets) if (s.family === family) used.add(s.local!.port);
+    for (const s of this.sockets) {
+      const other = coverage(s, undefined);
+      if ((covers.v4 !== undefined && other.v4 !== undefined) || (covers.v6 !== undefined && other.v6 !== undefined)) used.add(s.local!.port);
+    }
     for (let i = 0; i < count; i++) {
       const port = min + ((offset + i) % count);
       if (!used.has(port)) return port;
@@ -495,6 +524,13 @@ export class UdpSocketTable implements UdpEndpoints {
     else m.iface.leaveIpv6Group(m.group, ownerOf(socket), now);
   }
 
+  /** The address a datagram to `to` goes to on the wire: an IPv4-mapped one is IPv4, unless the socket is v6-only (Linux: ENETUNREACH). */
+  private wireAddress(socket: UdpSocket, to: IpAddress): IpAddress | undefined {
+    const v4 = mappedIpv4(to);
+    if (!v4) return to;
+    return socket.v6only ? undefined : v4;
+  }
+
   private isLocal(address: IpAddress): boolean {
     return address instanceof Ipv4Address ? this.ipv4.isLocal(address) : this.ipv6.isLocal(address);
   }
@@ -516,6 +552,30 @@ function membershipKey(group: IpAddress, iface: NetInterface): string {
 
 function isDefaultInterface(iface: UdpMulticastInterface): boolean {
   return iface === undefined || iface === '' || (iface instanceof Ipv4Address && iface.isUnspecified);
+}
+
+/** What a bound socket takes, per family: undefined when not at all, null for any address, else the address. */
+interface Coverage {
+  v4: Ipv4Address | null | undefined;
+  v6: Ipv6Address | null | undefined;
+}
+
+function coverage(s: UdpSocket, address: IpAddress | undefined): Coverage {
+  if (s.family === 4) return { v4: (address as Ipv4Address | undefined) ?? null, v6: undefined };
+  const v6 = address as Ipv6Address | undefined;
+  const v4 = v6 && mappedIpv4(v6);
+  if (v4) return { v4, v6: undefined };
+  return { v4: v6 || s.v6only ? undefined : null, v6: v6 ?? null };
+}
+
+function overlaps(a: Coverage, b: Coverage): boolean {
+  const meet = <T extends IpAddress>(x: T | null | undefined, y: T | null | undefined) => x !== undefined && y !== undefined && (x === null || y === null || sameAddress(x, y));
+  return meet(a.v4, b.v4) || meet(a.v6, b.v6);
+}
+
+/** The IPv4 address in an IPv4-mapped IPv6 address. */
+function mappedIpv4(address: IpAddress): Ipv4Address | undefined {
+  return address instanceof Ipv4Address ? undefined : address.ipv4Mapped;
 }
 
 function familyOf(address: IpAddress): 4 | 6 {

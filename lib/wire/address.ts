@@ -314,6 +314,23 @@ export class Ipv6Address {
     return this.bytes[0] === 0xfe && (this.bytes[1] & 0xc0) === 0x80;
   }
 
+  /** RFC 4291 §2.5.5.2: ::ffff:a.b.c.d, how a dual-stack IPv6 socket names an IPv4 peer. */
+  static fromIpv4Mapped(v4: Ipv4Address): Ipv6Address {
+    const bytes = new Uint8Array(16);
+    bytes[10] = 0xff;
+    bytes[11] = 0xff;
+    bytes[12] = v4.value >>> 24;
+    bytes[13] = (v4.value >>> 16) & 0xff;
+    bytes[14] = (v4.value >>> 8) & 0xff;
+    bytes[15] = v4.value & 0xff;
+    return new Ipv6Address(bytes);
+  }
+
+  /** The IPv4 address inside an IPv4-mapped address (RFC 4291 §2.5.5.2), else undefined. */
+  get ipv4Mapped(): Ipv4Address | undefined {
+    return this.isIpv4Mapped ? Ipv4Address.fromBytes(this.bytes, 12) : undefined;
+  }
+
   /** RFC 4291 §2.7.1: ff02::1:ffXX:XXXX from the low 24 bits. */
   solicitedNode(): Ipv6Address {
     const b = new Uint8Array([0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0]);

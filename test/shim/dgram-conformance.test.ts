@@ -456,6 +456,54 @@ const scenarios: Record<string, Scenario> = {
     await t.until(() => false, 100);
     t.log(`server ${t.describe(server.address())}`);
   },
+  'a dual-stack udp6 socket on :: hears IPv4 peers as ::ffff:a.b.c.d and answers them': async (t) => {
+    const server = t.watch(t.dgram.createSocket('udp6'), 'server');
+    server.on('message', (msg, rinfo) => server.send(msg, rinfo.port, rinfo.address, (err, n) => t.log(`reply cb ${t.describe(err)} ${n}`)));
+    await new Promise<void>((r) => server.bind(0, '::', () => r()));
+    const port = t.name(server.address().port, 'SERVER');
+    const c = t.watch(t.dgram.createSocket('udp4'), 'c');
+    await new Promise<void>((r) => c.bind(0, '127.0.0.1', () => r()));
+    t.name(c.address().port, 'CLIENT');
+    c.send('over v4', port, '127.0.0.1');
+    await t.until(() => false, 100);
+  },
+  'udp6 sends to an IPv4-mapped address reach an IPv4 socket; ipv6Only refuses them': async (t) => {
+    const server = await bound(t, 'server');
+    const port = t.name(server.address().port, 'SERVER');
+    const c = t.watch(t.dgram.createSocket('udp6'), 'c');
+    await new Promise<void>((r) => c.bind(0, () => r()));
+    t.name(c.address().port, 'CLIENT');
+    c.send('mapped', port, '::ffff:127.0.0.1', (err, n) => t.log(`send cb ${t.describe(err)} ${n}`));
+    const only = t.watch(t.dgram.createSocket({ type: 'udp6', ipv6Only: true }), 'only');
+    await new Promise<void>((r) => only.bind(0, () => r()));
+    t.name(only.address().port, 'ONLY');
+    only.send('mapped', port, '::ffff:127.0.0.1', (err, n) => t.log(`v6only send cb ${t.describe(err)} ${n}`));
+    await t.until(() => false, 100);
+  },
+  'a dual-stack :: takes the IPv4 port too; with ipv6Only both can bind it': async (t) => {
+    const six = t.watch(t.dgram.createSocket('udp6'), 'six');
+    await new Promise<void>((r) => six.bind(0, '::', () => r()));
+    const port = t.name(six.address().port, 'PORT');
+    const four = t.watch(t.dgram.createSocket('udp4'), 'four');
+    four.bind(port, '0.0.0.0');
+    await t.settle();
+    const only = t.watch(t.dgram.createSocket({ type: 'udp6', ipv6Only: true }), 'only');
+    await new Promise<void>((r) => only.bind(0, '::', () => r()));
+    const port2 = t.name(only.address().port, 'PORT2');
+    const four2 = t.watch(t.dgram.createSocket('udp4'), 'four2');
+    four2.bind(port2, '0.0.0.0');
+    await t.settle();
+  },
+  'udp6 binds an IPv4-mapped address, and ipv6Only refuses it': async (t) => {
+    const s = t.watch(t.dgram.createSocket('udp6'), 's');
+    await new Promise<void>((r) => s.bind(0, '::ffff:127.0.0.1', () => r()));
+    const a = s.address();
+    t.name(a.port, 'S');
+    t.log(`address ${a.address} ${a.family}`);
+    const only = t.watch(t.dgram.createSocket({ type: 'udp6', ipv6Only: true }), 'only');
+    only.bind(0, '::ffff:127.0.0.1');
+    await t.settle();
+  },
   'udp6 connected to a closed port hears ECONNREFUSED': async (t) => {
     const probe = await bound(t, 'probe', 'udp6');
     const port = t.name(probe.address().port, 'CLOSED');

@@ -93,7 +93,10 @@ describe('UDP sockets: bind rules', () => {
     expect(t.bind(t.open(4), { address: ip('10.9.9.9'), port: 5000 })).toBe('EADDRNOTAVAIL');
     expect(t.bind(t.open(4), { address: ip6('::1'), port: 5002 }), 'wrong family').toBe('EINVAL');
     expect(t.bind(t.open(4), { port: 70000 })).toBe('EINVAL');
-    expect(t.bind(t.open(6), { port: 5000 }), 'families are separate').toBeUndefined();
+    const v6only = t.open(6);
+    v6only.v6only = true;
+    expect(t.bind(v6only, { port: 5000 }), 'a v6-only socket is separate from IPv4').toBeUndefined();
+    expect(t.bind(t.open(6), { port: 5000 }), 'a dual-stack :: also takes IPv4 (Linux)').toBe('EADDRINUSE');
     const r1 = t.open(4);
     const r2 = t.open(4);
     expect(t.bind(r1, { port: 6000, reuseAddr: true })).toBeUndefined();
@@ -224,6 +227,29 @@ describe('UDP sockets: sending and errors', () => {
     expect(out.srcPort).toBeGreaterThanOrEqual(49152);
     h.inject(udp4({ srcPort: 53, dstPort: out.srcPort, payload: text('pong') }));
     expect(t.receive(s)).toMatchObject({ from: { port: 53 }, family: 4 });
+  });
+
+  it('a dual-stack IPv6 socket carries IPv4 as ::ffff:a.b.c.d (RFC 4291 §2.5.5.2); a v6-only one does not', () => {
+    const h = known();
+    const t = h.stack.udpSockets;
+    const dual = t.open(6);
+    expect(t.bind(dual, { port: 7 })).toBeUndefined();
+    h.inject(udp4({ srcPort: 1234, dstPort: 7, payload: text('v4 in') }));
+    const got = t.receive(dual)!;
+    expect([got.from.address.toString(), got.from.port, got.family, str(got.payload)]).toEqual(['::ffff:10.0.0.1', 1234, 6, 'v4 in']);
+    expect(t.send(dual, text('v4 out'), got.from, h.clock.now())).toBeUndefined();
+    expect(udpSent(flushed(h))).toMatchObject([{ src: '10.0.0.2', dst: '10.0.0.1', srcPort: 7, dstPort: 1234, payload: 'v4 out' }]);
+
+    const only = t.open(6);
+    only.v6only = true;
+    expect(t.bind(only, { port: 8 })).toBeUndefined();
+    h.inject(udp4({ dstPort: 8, payload: text('nobody') }));
+    expect(t.receive(only)).toBeUndefined();
+    expect(t.send(only, text('x'), { address: ip6('::ffff:10.0.0.1'), port: 9 }, h.clock.now()), 'Linux: ENETUNREACH').toBe('ENETUNREACH');
+    expect(t.bind(t.open(6), { address: ip6('::ffff:10.0.0.2'), port: 9 }), 'a mapped local address').toBeUndefined();
+    const mappedOnly = t.open(6);
+    mappedOnly.v6only = true;
+    expect(t.bind(mappedOnly, { address: ip6('::ffff:10.0.0.2'), port: 10 }), 'v6-only cannot bind a mapped address').toBe('EINVAL');
   });
 
   it('checks the destination and the size', () => {
