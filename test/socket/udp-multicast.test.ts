@@ -457,6 +457,17 @@ describe('UDP multicast over IPv6', () => {
     h.inject(udpFrame({ dst: ip6('ff02::1:ff00:2'), dstPort: 9, payload: 'still heard' }));
     expect(h.stack.stats.ethernet.dropped['not-for-us'] ?? 0).toBe(before);
   });
+  it('removing our address keeps the MAC a socket\'s group on it still needs (the other way round)', () => {
+    const h = ready6();
+    const t = h.stack.udpSockets;
+    const s = bound(t, 9, 6);
+    const twin = ip6('ff05::1:ff00:2');
+    expect(t.addMembership(s, twin, undefined, h.clock.now())).toBeUndefined();
+    // The solicited-node group ff02::1:ff00:2 goes with the address; the twin's MAC must stay.
+    h.stack.interfaces[0].ipv6!.removeAddress(ip6('fe80::ff:fe00:2'));
+    h.inject(udpFrame({ dst: twin, dstPort: 9, payload: 'still heard' }));
+    expect(received(t, s)).toEqual(['still heard from fe80::1']);
+  });
 });
 
 describe('UDP multicast: the IGMP records a socket causes', () => {
