@@ -20,7 +20,7 @@ export interface HostSettings {
   ipv6?: false | { addresses: { address: Ipv6Address; prefixLen: number }[]; slaac: boolean };
   gateway?: Ipv4Address;
   mtu?: number;
-  /** DNS servers given by configuration, beside those DHCP and RAs (RDNSS) supply. */
+  /** DNS servers given by configuration; when set they replace those DHCP, RAs (RDNSS) and DHCPv6 supply. */
   dns?: (Ipv4Address | Ipv6Address)[];
   /** One line per packet on stderr (also on with NODE_DEBUG=pytcp). */
   log?: boolean;

@@ -33,15 +33,29 @@ function findInternals(): DgramInternals {
 
 const internals = findInternals();
 
-type NativeHandle = { lookup: ConstructorParameters<typeof StackUdpHandle>[2]; close(): void };
+type HandleLookup = ConstructorParameters<typeof StackUdpHandle>[2];
+type NativeHandle = { lookup: HandleLookup; close(): void };
 
-/** Puts a stack handle under a socket Node just built (before any bind, so its own handle never opened a descriptor). */
-function adopt(socket: dgram.Socket, host: ShimHost): void {
+/** A resolver with dns.lookup's signature, for the names the sockets bind, connect and send to. */
+export type LookupFunction = (hostname: string, family: number, callback: (err: Error | null, address: string, family?: number) => void) => void;
+
+/** Node's lookup4/lookup6 (lib/internal/dgram.js) over `lookup`: an empty address means the loopback one. */
+function handleLookup(lookup: LookupFunction, family: 4 | 6): HandleLookup {
+  const loopback = family === 4 ? '127.0.0.1' : '::1';
+  return (address, callback) => lookup(address || loopback, family, callback);
+}
+
+/**
+ * Puts a stack handle under a socket Node just built (before any bind, so its own handle
+ * never opened a descriptor); `lookup`, when given, replaces dns.lookup for its names.
+ */
+function adopt(socket: dgram.Socket, host: ShimHost, lookup: LookupFunction | undefined): void {
   const state = (socket as unknown as Record<symbol, { handle: NativeHandle | null }>)[internals.state];
   const native = state.handle;
   // An already-aborted `signal` option closed the socket inside the constructor.
   if (!native) return;
-  const handle = new StackUdpHandle(host, (socket as unknown as { type: string }).type === 'udp6' ? 6 : 4, native.lookup);
+  const family = (socket as unknown as { type: string }).type === 'udp6' ? 6 : 4;
+  const handle = new StackUdpHandle(host, family, lookup ? handleLookup(lookup, family) : native.lookup);
   (handle as unknown as Record<symbol, unknown>)[internals.owner] = socket;
   state.handle = handle as unknown as NativeHandle;
   native.close();
@@ -52,11 +66,18 @@ export interface ShimDgram {
   createSocket: typeof dgram.createSocket;
 }
 
+export interface DgramOverOptions {
+  /** Resolves names for sockets whose app gave no `lookup` option of its own (else Node's dns.lookup does). */
+  lookup?: LookupFunction;
+}
+
 /** `Socket` and `createSocket` whose sockets run on `host`'s stack; `instanceof dgram.Socket` holds for them. */
-export function dgramOver(host: ShimHost): ShimDgram {
+export function dgramOver(host: ShimHost, opts: DgramOverOptions = {}): ShimDgram {
   function Socket(this: unknown, type: unknown, listener?: unknown): dgram.Socket {
     const socket = Reflect.construct(NodeSocket, [type, listener], new.target ?? Socket) as dgram.Socket;
-    adopt(socket, host);
+    // Node reads `options.lookup` and falls back to dns.lookup when it is undefined; so does this.
+    const own = type !== null && typeof type === 'object' && (type as { lookup?: unknown }).lookup !== undefined;
+    adopt(socket, host, own ? undefined : opts.lookup);
     return socket;
   }
   Socket.prototype = NodeSocket.prototype;

@@ -24,6 +24,7 @@ import { launchStack, type HostSettings, type RunningStack } from '../lib/launch
 import { SettingError } from '../lib/settings';
 import { settingsFromEnv } from './env';
 import { dgramOver } from './dgram';
+import { StackResolver } from './dns';
 import { ShimHost } from './host';
 
 function start(): RunningStack {
@@ -47,7 +48,13 @@ function start(): RunningStack {
 export const running: RunningStack = start();
 export const host = new ShimHost(running.driver);
 
-const shimDgram = dgramOver(host);
+/**
+ * Names resolve through the stack: PYTCP_DNS's servers when set, else those the stack learns
+ * (DHCPv4, RA RDNSS, DHCPv6) at each query. The coming net shim resolves with it too.
+ */
+export const resolver = new StackResolver(host, running.settings.dns?.length ? { servers: running.settings.dns } : {});
+
+const shimDgram = dgramOver(host, { lookup: resolver.lookup });
 dgram.createSocket = shimDgram.createSocket;
 dgram.Socket = shimDgram.Socket;
 // ESM named imports (`import { createSocket } from 'node:dgram'`) read the module's exports as synced here.
