@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { MonotonicClock, type Clock } from './clock';
 import type { UdpSocket } from './socket/udp-socket';
+import type { TcpReady } from './socket/tcp/tcp';
 import type { Stack, StackEvent } from './stack';
 
 type EventOf<T extends StackEvent['type']> = Extract<StackEvent, { type: T }>;
@@ -20,6 +21,8 @@ export interface DriverEvents {
   'echo-error': (e: EventOf<'echo-error'>) => void;
   /** UDP sockets that got datagrams or an error in the last poll: drain them (`stack.udpSockets.receive`/`takeError`). */
   'udp-ready': (sockets: UdpSocket[]) => void;
+  /** TCP connections with notices (`conn.takeNotice()`) and listeners with connections to accept, after the last poll. */
+  'tcp-ready': (ready: TcpReady) => void;
   /** A device failed (deleted under the stack): the driver has stopped. */
   error: (err: Error) => void;
 }
@@ -118,6 +121,8 @@ export class StackDriver extends EventEmitter<DriverEvents> {
     for (const e of this.stack.takeEvents()) this.emit(e.type, e as never);
     const ready = this.stack.udpSockets.takeReady();
     if (ready.length > 0) this.emit('udp-ready', ready);
+    const tcp = this.stack.tcp.takeReady();
+    if (tcp.connections.length > 0 || tcp.listeners.length > 0) this.emit('tcp-ready', tcp);
   }
 
   private arm(): void {

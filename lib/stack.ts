@@ -14,6 +14,8 @@ import type { Dhcp4ClientConfig } from './iface/dhcp4-client';
 import { Icmpv4, type Icmpv4Options } from './iface/icmpv4';
 import { Udp } from './socket/udp';
 import { UdpSocketTable, type UdpSocketOptions } from './socket/udp-socket';
+import { Tcp } from './socket/tcp/tcp';
+import type { TcpConfig } from './socket/tcp/config';
 import { NetInterface, type InterfaceHooks } from './iface/interface';
 import { LoopbackDevice } from './phy/loopback';
 import { Ipv4Layer } from './iface/ipv4';
@@ -49,6 +51,8 @@ export interface StackOptions {
   reassembly?: Partial<ReassemblyConfig>;
   /** UDP sockets: ephemeral port range, receive buffer size. */
   udpSockets?: Partial<UdpSocketOptions>;
+  /** TCP tunables (lib/socket/tcp/config.ts); Linux's defaults where it has them. */
+  tcp?: Partial<TcpConfig>;
 }
 
 /**
@@ -65,6 +69,8 @@ export class Stack {
   readonly udp: Udp;
   /** The UDP sockets; `udpSockets.takeReady()` after `poll` says which have data or an error. */
   readonly udpSockets: UdpSocketTable;
+  /** TCP: `tcp.listen` / `tcp.connect`; `tcp.takeReady()` after `poll` says which connections and listeners have news. */
+  readonly tcp: Tcp;
   readonly ipv6: Ipv6Layer;
   readonly icmpv6: Icmpv6;
   /** The DHCP clients, by interface name. */
@@ -86,6 +92,7 @@ export class Stack {
     this.icmpv6 = new Icmpv6(this.ipv6, ctx);
     this.udp = new Udp(this.ipv4, this.icmpv4, this.ipv6, this.icmpv6, ctx);
     this.udpSockets = new UdpSocketTable(this.udp, this.ipv4, this.ipv6, ctx, opts.udpSockets);
+    this.tcp = new Tcp(this.ipv4, this.ipv6, ctx, opts.tcp);
     const hooks: InterfaceHooks = {
       ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
       ipv6Input: (iface, packet, now) => this.ipv6.receive(iface, packet, now),
@@ -167,6 +174,7 @@ export class Stack {
     for (const dhcp of this.dhcp6.values()) dhcp.poll(now);
     for (const iface of this.interfaces) iface.ipv6?.poll(now);
     this.ipv6.poll(now);
+    this.tcp.poll(now);
     for (const iface of this.interfaces) iface.device.flush();
   }
 
@@ -174,6 +182,8 @@ export class Stack {
     let next = this.ipv4.pollAt();
     const ipv6At = this.ipv6.pollAt();
     if (ipv6At !== undefined && (next === undefined || ipv6At < next)) next = ipv6At;
+    const tcpAt = this.tcp.pollAt();
+    if (tcpAt !== undefined && (next === undefined || tcpAt < next)) next = tcpAt;
     for (const dhcp of this.dhcp4.values()) {
       const at = dhcp.pollAt();
       if (at !== undefined && (next === undefined || at < next)) next = at;
@@ -200,8 +210,12 @@ export class Stack {
     return taken;
   }
 
-  /** A clean goodbye before the devices close: DHCP leases are released (RFC 2131 §4.4.6). */
+  /**
+   * A clean goodbye before the devices close: TCP connections are reset, so no peer waits on
+   * a connection that is gone, and DHCP leases are released (RFC 2131 §4.4.6).
+   */
   shutdown(now: number): void {
+    this.tcp.shutdown(now);
     for (const dhcp of this.dhcp4.values()) dhcp.release(now);
     for (const dhcp of this.dhcp6.values()) dhcp.release(now);
   }

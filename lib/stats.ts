@@ -18,6 +18,21 @@ export class ProtocolCounters {
   }
 }
 
+/** TCP's counters: the segment counts and drop reasons, and what the layer did beside the connections. */
+export class TcpCounters extends ProtocolCounters {
+  /** Connections opened by connect (Linux's ActiveOpens) and from a listener (PassiveOpens). */
+  activeOpens = 0;
+  passiveOpens = 0;
+  /** RSTs sent for segments that found no connection (RFC 9293 §3.10.7.1). */
+  resetsSent = 0;
+  /** SYN cookies (RFC 4987 §3.6): sent, validated by the returning ACK, and refused. */
+  synCookiesSent = 0;
+  synCookiesValidated = 0;
+  synCookiesFailed = 0;
+  /** SYNs and cookie ACKs dropped because a listener's accept queue was full (Linux's ListenOverflows). */
+  listenOverflows = 0;
+}
+
 export class StackStats {
   readonly ethernet = new ProtocolCounters();
   readonly arp = new ProtocolCounters();
@@ -27,5 +42,6 @@ export class StackStats {
   readonly ipv6 = new ProtocolCounters();
   readonly icmpv6 = new ProtocolCounters();
   readonly udp = new ProtocolCounters();
+  readonly tcp = new TcpCounters();
   readonly dhcp4 = new ProtocolCounters();
 }

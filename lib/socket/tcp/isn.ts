@@ -1,0 +1,63 @@
+import { createHmac } from 'node:crypto';
+import { Ipv4Address } from '../../wire/address';
+import type { Random } from '../../random';
+import type { TcpFourTuple } from './types';
+
+/** A secret key of `bytes` bytes drawn from the injected source (a seeded source gives the same key). */
+export function randomSecret(random: Random, bytes = 16): Buffer {
+  const key = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i += 4) key.writeUInt32BE(random.u32(), i);
+  return key;
+}
+
+/**
+ * A keyed 32-bit hash of a connection's identity and up to two more numbers: the first
+ * 32 bits of HMAC-SHA-256 (RFC 6528 §3 asks for a cryptographic hash; RFC 4987 §3.6 for a
+ * keyed one). The family is hashed too, so an IPv4 and an IPv6 tuple never collide by
+ * construction.
+ */
+export function tupleHash(secret: Buffer, tuple: TcpFourTuple, a = 0, b = 0): number {
+  const { local, remote } = tuple;
+  const v4 = local.address instanceof Ipv4Address;
+  const addrLen = v4 ? 4 : 16;
+  const input = Buffer.alloc(1 + 2 * addrLen + 4 + 8);
+  input[0] = v4 ? 4 : 6;
+  writeAddress(input, 1, local.address);
+  writeAddress(input, 1 + addrLen, remote.address);
+  let at = 1 + 2 * addrLen;
+  input.writeUInt16BE(local.port, at);
+  input.writeUInt16BE(remote.port, at + 2);
+  at += 4;
+  input.writeUInt32BE(a >>> 0, at);
+  input.writeUInt32BE(b >>> 0, at + 4);
+  return createHmac('sha256', secret).update(input).digest().readUInt32BE(0);
+}
+
+function writeAddress(buf: Buffer, at: number, address: TcpFourTuple['local']['address']): void {
+  if (address instanceof Ipv4Address) address.writeTo(buf, at);
+  else buf.set(address.bytes, at);
+}
+
+/** RFC 6528 §3: M ticks every 4 µs, 250 ticks per ms of the injected clock, modulo 2^32. */
+function fourMicrosecondTimer(now: number): number {
+  return Math.floor(now * 250) % 0x1_0000_0000;
+}
+
+/**
+ * Initial sequence numbers per RFC 6528 §3: ISN = M + F(localip, localport, remoteip,
+ * remoteport, secretkey). The clock M keeps successive incarnations of one connection
+ * moving forward (RFC 9293 §3.4.1); the keyed F gives each 4-tuple its own unguessable
+ * offset, so an off-path attacker cannot predict the ISN of a connection it cannot see
+ * (RFC 6528 §1). The secret is drawn once per stack from the injected random source.
+ */
+export class IsnGenerator {
+  private readonly secret: Buffer;
+
+  constructor(random: Random) {
+    this.secret = randomSecret(random);
+  }
+
+  next(tuple: TcpFourTuple, now: number): number {
+    return (fourMicrosecondTimer(now) + tupleHash(this.secret, tuple)) >>> 0;
+  }
+}
