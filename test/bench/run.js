@@ -6,15 +6,21 @@
  * example run unmodified under `--require pytcp/register` (dgram over the stack) next to
  * the same program on Node's own dgram over the kernel. A second kernel namespace on the lab's
  * bridge pings both the stack (through bridge → TAP) and the kernel peer (through bridge →
- * veth), so both paths cross the bridge. ping and the stack are pinned to one CPU when
- * taskset exists: waking a process on the other CPU costs ~30 µs here (LAB-NOTES), which
- * would swamp the difference being measured.
+ * veth), so both paths cross the bridge. Then TCP (tcp-runs.js): bulk throughput into and
+ * out of the stack and 1-byte request/response rates, beside Node's net between two kernel
+ * namespaces. Everything is pinned to one CPU when taskset exists: waking a process on the
+ * other CPU costs ~30 µs here (LAB-NOTES), which would swamp the difference being measured.
+ *
+ *   node test/bench/run.js [--profile DIR]
+ * --profile DIR adds one bulk run each way with `node --cpu-prof` on the stack's process
+ * (profiles under DIR, not counted in the figures) and prints the top functions by self time.
  *
  * It reports; it never fails on a time. Exit 1 only when the lab or the stack cannot run.
  */
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { createLab, prerequisiteProblems } = require('../lab/lab.js');
+const { measureTcp, printTcp } = require('./tcp-runs.js');
 
 const COUNT = 200;
 const INTERVAL_S = '0.01';
@@ -51,7 +57,15 @@ function say(text = '') {
   process.stdout.write(text + '\n');
 }
 
+/** @returns {{ profileDir?: string }} */
+function parseArgs(argv = process.argv.slice(2)) {
+  if (argv.length === 0) return {};
+  if (argv.length === 2 && argv[0] === '--profile') return { profileDir: path.resolve(argv[1]) };
+  throw new Error('usage: node test/bench/run.js [--profile DIR]');
+}
+
 async function bench() {
+  const { profileDir } = parseArgs();
   const problems = prerequisiteProblems(['ping']);
   if (problems.length > 0) throw new Error(problems.join('\n  '));
   const pinned = tasksetWorks();
@@ -106,6 +120,9 @@ async function bench() {
     await shimEcho.stop();
     kernelEcho.kill();
 
+    say(`TCP: bulk both ways and request/response, stack vs kernel (~${profileDir ? 50 : 35} s)`);
+    const tcp = await measureTcp(lab, client, { stackIp, cpu: pinned ? CPU : undefined, profileDir });
+
     say(`ping RTT from a kernel host (${client.ipv4}, namespace ${client.ns}), ${COUNT} echo requests at ${Number(INTERVAL_S) * 1000} ms intervals, 56 bytes`);
     say(pinned
       ? `pinned: ping and the stack on CPU ${CPU} (taskset -c ${CPU}); the kernel peer answers in softirq on the same CPU`
@@ -128,6 +145,8 @@ async function bench() {
     udpRow(`pytcp shim    ${stackIp}`, udpToStack);
     udpRow(`Node, kernel  ${lab.peerIpv4}`, udpToKernel);
     say(`${'shim / kernel'.padEnd(30)}${ratio(udpToStack.min, udpToKernel.min)}${ratio(udpToStack.avg, udpToKernel.avg)}${ratio(udpToStack.p50, udpToKernel.p50)}${ratio(udpToStack.p99, udpToKernel.p99)}${ratio(udpToStack.max, udpToKernel.max)}`);
+
+    printTcp(tcp, { stackIp, clientIp: client.ipv4, peerIp: lab.peerIpv4, pinned, cpu: CPU }, say);
   } finally {
     await lab.destroy();
   }
