@@ -86,6 +86,21 @@ describe('RFC 1071', () => {
   });
 });
 
+describe('the word-at-a-time sum', () => {
+  it('equals the byte-wise RFC 1071 sum for every length, alignment and chained accumulator', () => {
+    const random = new SeededRandom(1071);
+    for (let t = 0; t < 3000; t++) {
+      const length = uniformInt(random, 0, 3000);
+      const align = uniformInt(random, 0, 7);
+      const buf = new Uint8Array(new ArrayBuffer(length + 8), align, length);
+      for (let i = 0; i < length; i++) buf[i] = random.u32() & 0xff;
+      const start = Math.min(length, uniformInt(random, 0, 5));
+      const end = Math.max(start, length - uniformInt(random, 0, 5));
+      expect(internetChecksum(buf, start, end), `length ${length} align ${align} [${start}, ${end})`).toBe(referenceChecksum(buf.subarray(start, end)));
+    }
+  });
+});
+
 describe('pseudo-header sums', () => {
   it('IPv4 (RFC 768): a UDP checksum chained from the pseudo-header equals one over explicit bytes', () => {
     const src = Ipv4Address.parse('192.0.2.1');
