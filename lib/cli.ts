@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { launchStack, type HostSettings, type RunningStack } from './launch';
 import { parsePingArgs, PING_OPTIONS, PingUsageError, runPing } from './cli-ping';
 import { parseDeviceName, parseGateway, parseHostCidr, parseIpv6Cidr, parseMac, parseMtu, SettingError } from './settings';
-import { isServiceName, SERVICE_NAMES, type ServiceName } from '../shim/services';
+import { isServiceName, SERVICE_NAMES, startServices, type ServiceName } from '../shim/services';
 
 const STACK_USAGE = `  --tap <name>           attach to (or create) the TAP device <name>
   --tun <name>           attach to (or create) the TUN device <name>
@@ -34,9 +34,9 @@ ${STACK_USAGE}
   -h, --help             print this help
 
 Up options:
-  --service <name>       run a UDP service on the stack's wildcard addresses: echo
-                         (port 7, RFC 862), discard (9, RFC 863) or daytime (13,
-                         RFC 867); repeat for more. (TCP ports come with TCP.)
+  --service <name>       serve echo (port 7, RFC 862), discard (9, RFC 863) or
+                         daytime (13, RFC 867) over UDP and TCP on the stack's
+                         wildcard addresses; repeat for more
 
 Ping options:
   -c, --count <n>        stop after <n> echo requests (default 5)
@@ -106,9 +106,9 @@ function parseServices(names: string[] | undefined): ServiceName[] {
 }
 
 /** The shim is loaded only when a service needs it: it reads node:dgram's internals as it loads. */
-async function startServices(running: RunningStack, names: ServiceName[]): Promise<{ close(): void }> {
-  const [{ dgramOver }, { ShimHost }, { startUdpServices }] = await Promise.all([import('../shim/dgram'), import('../shim/host'), import('../shim/services')]);
-  return startUdpServices(dgramOver(new ShimHost(running.driver)), names, out);
+async function runServices(running: RunningStack, names: ServiceName[]): Promise<{ close(): void }> {
+  const [{ dgramOver }, { ShimHost }] = await Promise.all([import('../shim/dgram'), import('../shim/host')]);
+  return startServices({ dgram: dgramOver(new ShimHost(running.driver)), driver: running.driver }, names, out);
 }
 
 const out = (line: string) => process.stdout.write(`pytcp: ${line}\n`);
@@ -165,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
   driver.on('dhcp6-bound', (e) => out(`dhcp6 lease ${e.address}/128, ${e.dnsServers.length ? `dns ${e.dnsServers.join(',')}, ` : ''}valid ${e.validS} s`));
   driver.on('dhcp6-unbound', (e) => out(`dhcp6 lease ${e.address}/128 ended (${e.reason})`));
   driver.on('dhcp-unbound', (e) => out(`dhcp lease ${e.address} ended (${e.reason})`));
-  const udpServices = services.length > 0 ? await startServices(running, services) : undefined;
+  const serving = services.length > 0 ? await runServices(running, services) : undefined;
   return new Promise((resolve) => {
     let done = false;
     const finish = (code: number, last?: string) => {
@@ -173,8 +173,8 @@ export async function main(argv: string[]): Promise<number> {
       done = true;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      // The services' sockets first, while the stack can still act on their close.
-      udpServices?.close();
+      // The services' sockets and connections first, while the stack can still send their close (FINs).
+      serving?.close();
       running.stop();
       if (last) out(last);
       resolve(code);

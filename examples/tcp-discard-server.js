@@ -1,0 +1,35 @@
+'use strict';
+/**
+ * TCP discard server (RFC 863): accepts connections and throws away whatever they bring,
+ * sending nothing, until the client closes.
+ *
+ * It runs on a pytcp stack of its own, started from the PYTCP_* variables (see the README):
+ *   PYTCP_TAP=tap0 PYTCP_IPV4=10.0.0.2/24 node examples/tcp-discard-server.js [--port 9] [--host <addr>]
+ * (`node --require pytcp/register examples/tcp-discard-server.js` is the same). Without --host
+ * it listens on every IPv4 and IPv6 address of the stack.
+ *
+ * Until the net shim lands, a TCP program on the stack uses the temporary socket API of
+ * lib/tcp-socket.ts (`createTcpServer`, `tcpConnect`) rather than `net`: unlike the UDP
+ * examples, this one does not run unchanged on the kernel's sockets.
+ */
+const { parseArgs } = require('node:util');
+const { running, host } = require('pytcp/register');
+const { createTcpServer } = require('pytcp');
+
+const { values } = parseArgs({ options: { port: { type: 'string', default: '9' }, host: { type: 'string' } } });
+
+// The socket reads everything that arrives (so the window stays open); with no 'data' listener it is dropped.
+const server = createTcpServer(running.driver, (socket) => {
+  socket.on('error', (err) => console.error(`tcp discard: ${err.message}`));
+});
+server.on('error', (err) => {
+  console.error(`tcp discard: ${err.message}`);
+  process.exitCode = 1;
+});
+server.on('listening', () => {
+  // The stack keeps no process alive by itself; a listening server does, as a kernel one would.
+  host.hold(true);
+  const { address, port } = server.address();
+  console.log(`tcp discard listening on ${address}:${port}`);
+});
+server.listen(Number(values.port), values.host);
