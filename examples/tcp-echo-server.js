@@ -13,7 +13,7 @@
  * examples, this one does not run unchanged on the kernel's sockets.
  */
 const { parseArgs } = require('node:util');
-const { running, host } = require('pytcp/register');
+const { running } = require('pytcp/register');
 const { createTcpServer } = require('pytcp');
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '7' }, host: { type: 'string' } } });
@@ -27,8 +27,6 @@ server.on('error', (err) => {
   process.exitCode = 1;
 });
 server.on('listening', () => {
-  // The stack keeps no process alive by itself; a listening server does, as a kernel one would.
-  host.hold(true);
   const { address, port } = server.address();
   console.log(`tcp echo listening on ${address}:${port}`);
 });

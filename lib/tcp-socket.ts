@@ -59,11 +59,27 @@ class TcpSocketHub {
   readonly sockets = new Map<TcpConnection, TcpSocket>();
   readonly servers = new Map<TcpListener, TcpServer>();
 
+  private holds = 0;
+  private keeper: NodeJS.Timeout | undefined;
+
   constructor(readonly driver: StackDriver) {
     driver.on('tcp-ready', (ready: TcpReady) => {
       for (const l of ready.listeners) this.servers.get(l)?.acceptAll();
       for (const c of ready.connections) this.sockets.get(c)?.service();
     });
+  }
+
+  /**
+   * An open socket or a listening server keeps the process alive, as Node's do; the stack
+   * itself never does. One referenced timer that never fires says so to libuv.
+   */
+  hold(on: boolean): void {
+    this.holds += on ? 1 : -1;
+    if (this.holds > 0 && !this.keeper) this.keeper = setInterval(() => {}, 0x7fff_ffff);
+    else if (this.holds === 0 && this.keeper) {
+      clearInterval(this.keeper);
+      this.keeper = undefined;
+    }
   }
 
   static of(driver: StackDriver): TcpSocketHub {
@@ -101,6 +117,7 @@ export class TcpSocket extends EventEmitter<TcpSocketEvents> {
     this.remoteAddress = remote.address.toString();
     this.remotePort = remote.port;
     hub.sockets.set(conn, this);
+    hub.hold(true);
   }
 
   /** Queues `bytes` (copied when they cannot go into the send buffer at once); false when the app should wait for 'drain'. */
@@ -166,6 +183,8 @@ export class TcpSocket extends EventEmitter<TcpSocketEvents> {
       const chunk = this.conn.read();
       if (chunk === undefined) return;
       if (chunk === null) {
+        // A connection that failed (refused, reset) ends with 'error' and 'close', never 'end' (as Node's).
+        if (this.conn.error) return;
         this.eof = true;
         this.emit('end');
         this.end();
@@ -201,6 +220,7 @@ export class TcpSocket extends EventEmitter<TcpSocketEvents> {
     if (this.closed) return;
     this.closed = true;
     this.hub.sockets.delete(this.conn);
+    this.hub.hold(false);
     // The app is done with it; the core finishes the close (LAST-ACK, TIME-WAIT) on its own.
     if (!error && !this.conn.finished) this.hub.driver.perform((now) => this.conn.close(now));
     const err = error ? socketError(error, this.connected ? 'read' : 'connect', this.remoteAddress, this.remotePort) : undefined;
@@ -255,6 +275,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
     }
     this.bound = made;
     for (const l of made) this.hub.servers.set(l, this);
+    this.hub.hold(true);
     process.nextTick(() => this.emit('listening'));
     return this;
   }
@@ -271,6 +292,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
   close(): void {
     const listeners = this.bound;
     this.bound = [];
+    if (listeners.length > 0) this.hub.hold(false);
     for (const l of listeners) this.hub.servers.delete(l);
     this.hub.driver.perform((now) => {
       for (const l of listeners) l.close(now);

@@ -81,6 +81,7 @@ describe('the minimal TCP socket API over a real driver', () => {
     const client: TcpSocket = tcpConnect(driver, { host: '127.0.0.1', port: 9 });
     const order: string[] = [];
     client.on('connect', () => order.push('connect'));
+    client.on('end', () => order.push('end'));
     client.on('error', (e) => order.push(`error ${e.code}`));
     const closed = once(client, 'close');
     const failed = once(client, 'error');
@@ -109,6 +110,29 @@ describe('the minimal TCP socket API over a real driver', () => {
     client.write(enc('six'));
     await waitFor(() => got.join('') === 'six');
     client.destroy();
+  });
+
+  it('a listening server and an open socket keep the process alive, as Node\'s do; closed, the process ends', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { resolve } = await import('node:path');
+    const run = (body: string) =>
+      spawnSync(process.execPath, ['-e', `
+        const { createStack, StackDriver, createTcpServer, tcpConnect } = require('./dist/lib/index.js');
+        const driver = new StackDriver(createStack({ interfaces: [] })).start();
+        ${body}`], { cwd: resolve(__dirname, '../..'), timeout: 1500, encoding: 'utf8' });
+    const listening = run(`createTcpServer(driver).listen(7000);`);
+    expect(listening.signal, 'killed at the timeout: still alive').toBe('SIGTERM');
+    const closed = run(`const s = createTcpServer(driver).listen(7000); s.on('listening', () => s.close());`);
+    expect([closed.signal, closed.status]).toEqual([null, 0]);
+    const roundTrip = run(`
+      const server = createTcpServer(driver, (c) => c.on('data', (d) => c.write(d)));
+      server.listen(7000);
+      server.on('listening', () => {
+        const c = tcpConnect(driver, { host: '127.0.0.1', port: 7000 });
+        c.on('connect', () => c.write(Buffer.from('x')));
+        c.on('data', () => { c.end(); server.close(); });
+      });`);
+    expect([roundTrip.signal, roundTrip.status, roundTrip.stderr]).toEqual([null, 0, '']);
   });
 });
 
