@@ -3,12 +3,12 @@ import type { DropReason } from '../wire/drop';
 import { isDrop } from '../wire/drop';
 import { DHCP4_CLIENT_PORT } from '../wire/dhcp4';
 import { emitIgmp, igmpLen, parseIgmp, ROUTER_ALERT_OPTION, type IgmpMessage } from '../wire/igmp';
-import { badOptionOffset, IpProtocol, IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr } from '../wire/ipv4';
+import { badOptionOffset, IpProtocol, Ipv4AddressReuse, IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr, ReusableIpv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
 import type { Ipv4Binding, NetInterface } from './interface';
 import { fragmentIpv4 } from './ipv4-fragment';
 import { Ipv4Reassembler, type ExpiredDatagram, type ReassemblyConfig } from './ipv4-reassembly';
-import { Ipv4RoutingTable } from './routes';
+import { Ipv4RoutingTable, type Ipv4Route } from './routes';
 
 /** What the IP layer knows about how a packet arrived. */
 export interface Ipv4Arrival {
@@ -138,11 +138,14 @@ export class Ipv4Layer {
     return this.interfaces.find((i) => i.name === name);
   }
 
+  /** Parse options for received packets: a flow's packets share their address objects. */
+  private readonly parsing = { addresses: new Ipv4AddressReuse() };
+
   receive(iface: NetInterface, bytes: Uint8Array, now: number, linkBroadcast: boolean): void {
     const stats = this.ctx.stats.ipv4;
     const pkt = Ipv4Packet.checked(bytes);
     if (isDrop(pkt)) return stats.drop(pkt);
-    const ip = Ipv4Repr.parse(pkt);
+    const ip = Ipv4Repr.parse(pkt, this.parsing);
     if (isDrop(ip)) {
       stats.drop(ip);
       if (ip === 'bad-options') this.badOptions(iface, pkt, now, linkBroadcast);
@@ -156,7 +159,8 @@ export class Ipv4Layer {
     const filteredSrc = ip.protocol === IpProtocol.Igmp ? undefined : ip.src;
     const accepted = iface.isLoopback ? ip.dst.isLoopback || this.isLocal(ip.dst) || (ip.dst.isMulticast && iface.acceptsIpv4(ip.dst, filteredSrc)) : iface.acceptsIpv4(ip.dst, filteredSrc) || (iface.acceptsDhcpReplies && isDhcpReply(ip, pkt.payload));
     if (!accepted) return stats.drop('not-for-us');
-    const packet = pkt.buffer.subarray(0, pkt.totalLength);
+    // Without link padding the packet is the buffer itself: no view of it.
+    const packet = bytes.length === pkt.totalLength ? bytes : bytes.subarray(0, pkt.totalLength);
     if (ip.moreFragments || ip.fragmentOffset !== 0) {
       const whole = this.reassembler.add(ip, packet, pkt.payload, now);
       if (whole) this.deliver(whole.ip, whole.payload, { iface, packet: quoteOf(whole.ip, whole.payload), linkBroadcast }, now);
@@ -198,73 +202,121 @@ export class Ipv4Layer {
    * pins the interface it is bound to.
    */
   route(dst: Ipv4Address, src?: Ipv4Address): Ipv4Path | DropReason {
+    const dropped = this.choosePath(dst, src);
+    if (dropped !== undefined) return dropped;
+    const { iface, nextHop, src: from } = this.chosen;
+    return { iface, nextHop, src: from };
+  }
+
+  /** The interface a datagram to `dst` (from `src`) leaves by, as route() chooses it, without building a path. */
+  interfaceFor(dst: Ipv4Address, src?: Ipv4Address): NetInterface | DropReason {
+    return this.choosePath(dst, src) ?? this.chosen.iface;
+  }
+
+  /**
+   * The path route() and send() take, written into `chosen` (no object per datagram); read
+   * it at once, before anything else may route.
+   */
+  private readonly chosen: Ipv4Path = { iface: undefined as unknown as NetInterface, nextHop: Ipv4Address.UNSPECIFIED, src: Ipv4Address.UNSPECIFIED };
+
+  private choose(iface: NetInterface, nextHop: Ipv4Address, src: Ipv4Address): undefined {
+    const c = this.chosen;
+    c.iface = iface;
+    c.nextHop = nextHop;
+    c.src = src;
+    return undefined;
+  }
+
+  /** route(), into `chosen`. */
+  private choosePath(dst: Ipv4Address, src: Ipv4Address | undefined): DropReason | undefined {
     const owner = src && this.ownerOf(src);
     if (src && !owner) return 'bad-source';
-    const lo = this.interfaces.find((i) => i.isLoopback);
+    const lo = this.loopbackInterface();
     if (lo && (dst.isLoopback || this.isLocal(dst))) {
-      return { iface: lo, nextHop: dst, src: src ?? (dst.isLoopback ? lo.sourceFor(dst) ?? dst : dst) };
+      return this.choose(lo, dst, src ?? (dst.isLoopback ? lo.sourceFor(dst) ?? dst : dst));
     }
     if (dst.isBroadcast || dst.isMulticast) {
       // RFC 1122 §3.3.6: a limited broadcast leaves by the source's interface, else the first one up.
       const iface = owner ?? this.interfaces.find((i) => !i.isLoopback && i.sourceFor(dst) !== undefined);
       if (!iface) return 'no-route';
-      return { iface, nextHop: dst, src: src ?? iface.sourceFor(dst)! };
+      return this.choose(iface, dst, src ?? iface.sourceFor(dst)!);
     }
-    const route = this.routes.lookup(dst, owner ? (r) => r.iface === owner : undefined);
+    const route = this.routes.lookup(dst, owner ? this.leavingBy(owner) : undefined);
     if (!route) return 'no-route';
     const nextHop = route.gateway ?? dst;
     const chosen = src ?? (route.src && route.iface.usableBinding(route.src) ? route.src : route.iface.sourceFor(nextHop));
     if (!chosen) return 'no-route';
-    return { iface: route.iface, nextHop, src: chosen };
+    return this.choose(route.iface, nextHop, chosen);
   }
 
-  /** The path out of a given interface: on-link, or through a route of that interface. */
-  private routeVia(iface: NetInterface, dst: Ipv4Address, src?: Ipv4Address): Ipv4Path | DropReason {
+  /** The path out of a given interface, into `chosen`: on-link, or through a route of that interface. */
+  private choosePathVia(iface: NetInterface, dst: Ipv4Address, src?: Ipv4Address): DropReason | undefined {
     if (src?.isUnspecified) {
-      return dst.isBroadcast || dst.isMulticast ? { iface, nextHop: dst, src } : 'bad-source';
+      return dst.isBroadcast || dst.isMulticast ? this.choose(iface, dst, src) : 'bad-source';
     }
     if (src && !iface.usableBinding(src)) return 'bad-source';
     if (dst.isBroadcast || dst.isMulticast || iface.isBroadcast(dst)) {
       const chosen = src ?? iface.sourceFor(dst);
-      return chosen ? { iface, nextHop: dst, src: chosen } : 'no-route';
+      return chosen ? this.choose(iface, dst, chosen) : 'no-route';
     }
-    const route = this.routes.lookup(dst, (r) => r.iface === iface);
+    const route = this.routes.lookup(dst, this.leavingBy(iface));
     if (!route) return 'no-route';
     const nextHop = route.gateway ?? dst;
     const chosen = src ?? iface.sourceFor(nextHop);
-    return chosen ? { iface, nextHop, src: chosen } : 'no-route';
+    return chosen ? this.choose(iface, nextHop, chosen) : 'no-route';
   }
+
+  private loopbackInterface(): NetInterface | undefined {
+    for (const iface of this.interfaces) if (iface.isLoopback) return iface;
+    return undefined;
+  }
+
+  /** Route filters for "leaves by this interface", one per interface, made once. */
+  private readonly leavingFilters = new Map<NetInterface, (route: Ipv4Route) => boolean>();
+
+  private leavingBy(iface: NetInterface): (route: Ipv4Route) => boolean {
+    let filter = this.leavingFilters.get(iface);
+    if (!filter) {
+      filter = (r) => r.iface === iface;
+      this.leavingFilters.set(iface, filter);
+    }
+    return filter;
+  }
+
+  /** The header of the datagram being sent, rewritten for each one. */
+  private readonly header = new ReusableIpv4Repr();
 
   /** Builds the whole frame in one allocation and sends it; a DropReason when it cannot. */
   send(req: Ipv4Send, now: number): DropReason | undefined {
     const stats = this.ctx.stats.ipv4;
-    const path = req.iface ? this.routeVia(req.iface, req.dst, req.src) : this.route(req.dst, req.src);
-    if (isDrop(path)) {
-      stats.drop(path);
-      return path;
+    const dropped = req.iface ? this.choosePathVia(req.iface, req.dst, req.src) : this.choosePath(req.dst, req.src);
+    if (dropped !== undefined) {
+      stats.drop(dropped);
+      return dropped;
     }
-    const ip = new Ipv4Repr({
-      src: path.src,
-      dst: req.dst,
-      protocol: req.protocol,
-      payloadLen: req.payloadLen,
-      ttl: req.ttl ?? 64,
-      dscp: req.dscp,
-      dontFragment: req.dontFragment ?? true,
-      ident: this.nextIdent(),
-      options: req.options,
-    });
+    const { iface, nextHop, src } = this.chosen;
+    const ip = this.header;
+    ip.src = src;
+    ip.dst = req.dst;
+    ip.protocol = req.protocol;
+    ip.payloadLen = req.payloadLen;
+    ip.ttl = req.ttl ?? 64;
+    ip.dscp = req.dscp ?? 0;
+    ip.dontFragment = req.dontFragment ?? true;
+    ip.ident = this.nextIdent();
+    ip.options = req.options ?? NO_IP_OPTIONS;
+    ip.check();
     // Out through loopback, the packet itself comes back: no second copy.
-    const loop = req.multicastLoop === true && req.dst.isMulticast && !path.iface.isLoopback && path.iface.acceptsIpv4(req.dst, path.src);
+    const loop = req.multicastLoop === true && req.dst.isMulticast && !iface.isLoopback && iface.acceptsIpv4(req.dst, src);
     const headerLen = ip.bufferLen();
-    const offset = path.iface.linkHeaderLen;
+    const offset = iface.linkHeaderLen;
     stats.tx++;
-    if (headerLen + req.payloadLen <= path.iface.mtu) {
+    if (headerLen + req.payloadLen <= iface.mtu) {
       const frame = new Uint8Array(offset + headerLen + req.payloadLen);
       ip.emit(frame, offset);
-      req.writePayload(frame, offset + headerLen, path.src);
-      path.iface.transmitIpv4(frame, path.nextHop, now);
-      if (loop) this.loopBack(path.iface, frame.slice(offset), now);
+      req.writePayload(frame, offset + headerLen, src);
+      iface.transmitIpv4(frame, nextHop, now);
+      if (loop) this.loopBack(iface, frame.slice(offset), now);
       return undefined;
     }
     // RFC 791 §2.3: a datagram marked don't-fragment that does not fit is not sent (the socket hears EMSGSIZE).
@@ -274,14 +326,17 @@ export class Ipv4Layer {
       return 'too-big';
     }
     const payload = new Uint8Array(req.payloadLen);
-    req.writePayload(payload, 0, path.src);
-    for (const frame of fragmentIpv4(ip, payload, path.iface.mtu, offset)) path.iface.transmitIpv4(frame, path.nextHop, now);
+    req.writePayload(payload, 0, src);
+    const frames = fragmentIpv4(ip, payload, iface.mtu, offset);
+    // The looped copy is built before anything is transmitted: the header is reused by any send that follows.
+    let whole: Uint8Array | undefined;
     if (loop) {
-      const whole = new Uint8Array(headerLen + req.payloadLen);
+      whole = new Uint8Array(headerLen + req.payloadLen);
       ip.emit(whole, 0);
       whole.set(payload, headerLen);
-      this.loopBack(path.iface, whole, now);
     }
+    for (const frame of frames) iface.transmitIpv4(frame, nextHop, now);
+    if (whole) this.loopBack(iface, whole, now);
     return undefined;
   }
 
@@ -342,6 +397,8 @@ export class Ipv4Layer {
     return this.ident;
   }
 }
+
+const NO_IP_OPTIONS = new Uint8Array(0);
 
 /** RFC 2474 Class Selector 6 (the old precedence "internetwork control"). */
 const DSCP_CS6 = 48;

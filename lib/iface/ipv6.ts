@@ -1,12 +1,12 @@
-import type { Ipv6Address, MacAddress } from '../wire/address';
+import { Ipv6Address, type MacAddress } from '../wire/address';
 import { isDrop, type DropReason } from '../wire/drop';
-import { Ipv6NextHeader, Ipv6Packet, Ipv6Repr, IPV6_HEADER_LEN } from '../wire/ipv6';
+import { Ipv6AddressReuse, Ipv6NextHeader, Ipv6Packet, Ipv6Repr, IPV6_HEADER_LEN, ReusableIpv6Repr } from '../wire/ipv6';
 import { hopByHopRouterAlert, isAtomic, isChainError, unknownNextHeaderError, walkIpv6Chain, type Ipv6Chain } from '../wire/ipv6-ext';
 import type { StackContext } from './context';
 import type { NetInterface } from './interface';
 import { fragmentIpv6 } from './ipv6-fragment';
 import { Ipv6DestinationCache } from './ipv6-destinations';
-import { Ipv6RoutingTable } from './ipv6-routes';
+import { Ipv6RoutingTable, type Ipv6Route } from './ipv6-routes';
 import { Ipv6Reassembler, type ExpiredIpv6Datagram } from './ipv6-reassembly';
 
 export interface Ipv6Arrival {
@@ -112,17 +112,22 @@ export class Ipv6Layer {
     return this.reassembler.pollAt();
   }
 
+  /** A flow's received packets share their address objects. */
+  private readonly addresses = new Ipv6AddressReuse();
+
   receive(iface: NetInterface, bytes: Uint8Array, now: number): void {
     const stats = this.ctx.stats.ipv6;
     const pkt = Ipv6Packet.checked(bytes);
     if (isDrop(pkt)) return stats.drop(pkt);
-    const ip = Ipv6Repr.parse(pkt);
+    const ip = Ipv6Repr.parse(pkt, this.addresses);
     if (isDrop(ip)) return stats.drop(ip);
     // RFC 4291 §2.7: a multicast address is never a source.
     if (ip.src.isMulticast) return stats.drop('bad-source');
     if (!iface.isLoopback && (ip.src.isLoopback || ip.dst.isLoopback)) return stats.drop('martian-loopback');
     if (!this.accepts(iface, ip.dst)) return stats.drop('not-for-us');
-    const packet = pkt.buffer.subarray(0, IPV6_HEADER_LEN + pkt.payloadLength);
+    const length = IPV6_HEADER_LEN + pkt.payloadLength;
+    // Without link padding the packet is the buffer itself: no view of it.
+    const packet = bytes.length === length ? bytes : bytes.subarray(0, length);
     let payload = pkt.payload;
     let chain = walkIpv6Chain(ip.nextHeader, payload);
     let whole = ip;
@@ -159,84 +164,159 @@ export class Ipv6Layer {
 
   /** The interface, next hop and source for `dst`, or why there is none. */
   route(dst: Ipv6Address, src: Ipv6Address | undefined, now: number, via?: NetInterface): Ipv6Path | DropReason {
-    const lo = this.interfaces.find((i) => i.isLoopback);
-    if (lo && (dst.isLoopback || this.isLocal(dst))) return { iface: lo, nextHop: dst, src: src ?? dst };
-    const candidates = via ? [via] : this.interfaces.filter((i) => i.ipv6);
+    const dropped = this.choosePath(dst, src, now, via);
+    if (dropped !== undefined) return dropped;
+    const { iface, nextHop, src: from } = this.chosen;
+    return { iface, nextHop, src: from };
+  }
+
+  /** The interface a packet to `dst` (from `src`) leaves by, as route() chooses it, without building a path. */
+  interfaceFor(dst: Ipv6Address, src: Ipv6Address | undefined, now: number): NetInterface | DropReason {
+    return this.choosePath(dst, src, now, undefined) ?? this.chosen.iface;
+  }
+
+  /**
+   * The path route() and send() take, written into `chosen` (no object per packet); read it
+   * at once, before anything else may route.
+   */
+  private readonly chosen: Ipv6Path = { iface: undefined as unknown as NetInterface, nextHop: Ipv6Address.UNSPECIFIED, src: Ipv6Address.UNSPECIFIED };
+
+  private choose(iface: NetInterface, nextHop: Ipv6Address, src: Ipv6Address): undefined {
+    const c = this.chosen;
+    c.iface = iface;
+    c.nextHop = nextHop;
+    c.src = src;
+    return undefined;
+  }
+
+  /** route(), into `chosen`. The candidates are `via` alone, else every interface with IPv6. */
+  private choosePath(dst: Ipv6Address, src: Ipv6Address | undefined, now: number, via: NetInterface | undefined): DropReason | undefined {
+    const interfaces = this.interfaces;
+    let lo: NetInterface | undefined;
+    for (const i of interfaces) {
+      if (i.isLoopback) {
+        lo = i;
+        break;
+      }
+    }
+    if (lo && (dst.isLoopback || this.isLocal(dst))) return this.choose(lo, dst, src ?? dst);
+    const count = via ? 1 : interfaces.length;
     if (dst.isMulticast || dst.isLinkLocal) {
-      const iface = candidates.find((i) => i.ipv6);
+      let iface: NetInterface | undefined;
+      for (let k = 0; k < count && !iface; k++) if ((via ?? interfaces[k]).ipv6) iface = via ?? interfaces[k];
       const chosen = src ?? iface?.ipv6?.sourceFor(dst, now);
       if (!iface || !chosen) return 'no-route';
-      return { iface, nextHop: dst, src: chosen };
+      return this.choose(iface, dst, chosen);
     }
-    for (const iface of candidates) {
+    for (let k = 0; k < count; k++) {
+      const iface = via ?? interfaces[k];
       const host = iface.ipv6;
       if (!host || (src && !host.usableBinding(src))) continue;
       if (host.isOnLink(dst)) {
         const chosen = src ?? host.sourceFor(dst, now);
-        if (chosen) return { iface, nextHop: dst, src: chosen };
+        if (chosen) return this.choose(iface, dst, chosen);
       }
     }
-    const route = this.routes.lookup(dst, (r) => (!via || r.iface === via) && (!src || r.iface.ipv6?.usableBinding(src) !== undefined));
+    this.filterVia = via;
+    this.filterSrc = src;
+    const route = this.routes.lookup(dst, this.routeFilter);
+    this.filterVia = undefined;
+    this.filterSrc = undefined;
     if (route) {
       const chosen = src ?? route.iface.ipv6?.sourceFor(dst, now);
-      if (chosen) return { iface: route.iface, nextHop: route.gateway ?? dst, src: chosen };
+      if (chosen) return this.choose(route.iface, route.gateway ?? dst, chosen);
     }
     // RFC 4861 §8.3: a Redirect names a better first hop for this destination.
     const redirected = this.destinations.redirect(dst, now);
     if (redirected && (!via || via === redirected.iface)) {
       const chosen = src ?? redirected.iface.ipv6?.sourceFor(dst, now);
-      if (chosen) return { iface: redirected.iface, nextHop: redirected.nextHop, src: chosen };
+      if (chosen) return this.choose(redirected.iface, redirected.nextHop, chosen);
     }
-    for (const iface of candidates) {
+    for (let k = 0; k < count; k++) {
+      const iface = via ?? interfaces[k];
       const host = iface.ipv6;
       if (!host || (src && !host.usableBinding(src))) continue;
       // RFC 4861 §6.3.6: a router known to be reachable first.
-      const router = host.autoconf.selectRouter((r) => host.isReachable(r));
+      const router = host.autoconf.selectRouter(this.reachableVia(iface));
       const chosen = src ?? host.sourceFor(dst, now);
-      if (router && chosen) return { iface, nextHop: router, src: chosen };
+      if (router && chosen) return this.choose(iface, router, chosen);
     }
     return 'no-route';
   }
 
+  /** What routeFilter accepts for the lookup in progress: routes out of `filterVia`, from an interface holding `filterSrc`. */
+  private filterVia: NetInterface | undefined;
+  private filterSrc: Ipv6Address | undefined;
+  private readonly routeFilter = (r: Ipv6Route): boolean => {
+    const via = this.filterVia;
+    const src = this.filterSrc;
+    return (!via || r.iface === via) && (!src || r.iface.ipv6?.usableBinding(src) !== undefined);
+  };
+
+  /** "ND holds this router as reachable" for each interface, made once. */
+  private readonly reachableFilters = new Map<NetInterface, (router: Ipv6Address) => boolean>();
+
+  private reachableVia(iface: NetInterface): (router: Ipv6Address) => boolean {
+    let filter = this.reachableFilters.get(iface);
+    if (!filter) {
+      const host = iface.ipv6!;
+      filter = (r) => host.isReachable(r);
+      this.reachableFilters.set(iface, filter);
+    }
+    return filter;
+  }
+
+  /** The header of the packet being sent, rewritten for each one. */
+  private readonly header = new ReusableIpv6Repr();
+
   send(req: Ipv6Send, now: number): DropReason | undefined {
     const stats = this.ctx.stats.ipv6;
-    const path: Ipv6Path | DropReason =
-      req.src?.isUnspecified && req.iface ? { iface: req.iface, nextHop: req.dst, src: req.src } : this.route(req.dst, req.src, now, req.iface);
-    if (isDrop(path)) {
-      stats.drop(path);
-      return path;
+    const dropped = req.src?.isUnspecified && req.iface ? this.choose(req.iface, req.dst, req.src) : this.choosePath(req.dst, req.src, now, req.iface);
+    if (dropped !== undefined) {
+      stats.drop(dropped);
+      return dropped;
     }
+    const { iface, nextHop, src } = this.chosen;
     const hbh = req.routerAlert ? hopByHopRouterAlert(req.nextHeader, 0) : undefined;
     const extLen = hbh?.length ?? 0;
-    const ip = new Ipv6Repr({ src: path.src, dst: req.dst, nextHeader: hbh ? Ipv6NextHeader.HopByHop : req.nextHeader, payloadLen: extLen + req.payloadLen, hopLimit: req.hopLimit ?? 64 });
-    const offset = path.iface.linkHeaderLen;
-    const loop = req.multicastLoop === true && req.dst.isMulticast && path.iface.ipv6?.isMember(req.dst) === true;
+    const ip = this.header;
+    ip.src = src;
+    ip.dst = req.dst;
+    ip.nextHeader = hbh ? Ipv6NextHeader.HopByHop : req.nextHeader;
+    ip.payloadLen = extLen + req.payloadLen;
+    ip.hopLimit = req.hopLimit ?? 64;
+    ip.check();
+    const offset = iface.linkHeaderLen;
+    const loop = req.multicastLoop === true && req.dst.isMulticast && iface.ipv6?.isMember(req.dst) === true;
     // The link MTU, lowered by a Router Advertisement's MTU option (RFC 4861 §6.3.4) and by Packet Too Big (RFC 8201).
-    const mtu = Math.min(path.iface.mtu, path.iface.ipv6?.autoconf.mtu ?? Infinity, this.destinations.pathMtu(req.dst, now) ?? Infinity);
+    const mtu = Math.min(iface.mtu, iface.ipv6?.autoconf.mtu ?? Infinity, this.destinations.pathMtu(req.dst, now) ?? Infinity);
     stats.tx++;
     if (IPV6_HEADER_LEN + extLen + req.payloadLen <= mtu) {
       const frame = new Uint8Array(offset + IPV6_HEADER_LEN + extLen + req.payloadLen);
       ip.emit(frame, offset);
       if (hbh) frame.set(hbh, offset + IPV6_HEADER_LEN);
-      req.writePayload(frame, offset + IPV6_HEADER_LEN + extLen, path.src);
-      path.iface.transmitIpv6(frame, path.nextHop, now, req.dstMac);
-      if (loop) this.receive(path.iface, frame.slice(offset), now);
+      req.writePayload(frame, offset + IPV6_HEADER_LEN + extLen, src);
+      iface.transmitIpv6(frame, nextHop, now, req.dstMac);
+      if (loop) this.receive(iface, frame.slice(offset), now);
       return undefined;
     }
     // RFC 8200 §5: the source fragments what does not fit the path MTU (at least 1280).
     const data = new Uint8Array(req.payloadLen);
-    req.writePayload(data, 0, path.src);
+    req.writePayload(data, 0, src);
     this.ident = (this.ident + 1) >>> 0;
     const frames = fragmentIpv6(ip, hbh ?? new Uint8Array(0), data, req.nextHeader, Math.max(1280, mtu), offset, this.ident);
-    for (const f of frames) path.iface.transmitIpv6(f, path.nextHop, now, req.dstMac);
+    // The looped copy is whole, as Linux loops before fragmenting; receiving a multicast never
+    // sends one. Built before anything is transmitted: Neighbor Discovery may send (and reuse
+    // the header) from within transmitIpv6.
+    let whole: Uint8Array | undefined;
     if (loop) {
-      // The looped copy is whole, as Linux loops before fragmenting; receiving a multicast never sends one.
-      const whole = new Uint8Array(IPV6_HEADER_LEN + extLen + req.payloadLen);
+      whole = new Uint8Array(IPV6_HEADER_LEN + extLen + req.payloadLen);
       ip.emit(whole, 0);
       if (hbh) whole.set(hbh, IPV6_HEADER_LEN);
       whole.set(data, IPV6_HEADER_LEN + extLen);
-      this.receive(path.iface, whole, now);
     }
+    for (const f of frames) iface.transmitIpv6(f, nextHop, now, req.dstMac);
+    if (whole) this.receive(iface, whole, now);
     return undefined;
   }
 

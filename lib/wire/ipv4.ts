@@ -217,25 +217,20 @@ export class Ipv4Repr {
     this.moreFragments = f.moreFragments ?? false;
     this.fragmentOffset = f.fragmentOffset ?? 0;
     this.options = f.options ?? NO_OPTIONS;
-    if (IPV4_HEADER_LEN + this.options.length > MAX_HEADER_LEN) {
-      throw new RangeError(`IPv4 options too long: ${this.options.length} bytes`);
-    }
-    if (this.fragmentOffset % 8 !== 0 || this.fragmentOffset < 0 || this.fragmentOffset > 0x1fff * 8) {
-      throw new RangeError(`IPv4 fragment offset must be a multiple of 8 up to 65528: ${this.fragmentOffset}`);
-    }
-    if (!(this.payloadLen >= 0) || this.bufferLen() + this.payloadLen > MAX_TOTAL_LEN) {
-      throw new RangeError(`IPv4 payload length out of range: ${this.payloadLen}`);
-    }
+    checkRepr(this);
   }
 
-  static parse(pkt: Ipv4Packet, opts?: { verifyChecksum?: boolean }): Ipv4Repr | DropReason {
+  /** `addresses`, when given, supplies src and dst (see Ipv4AddressReuse). */
+  static parse(pkt: Ipv4Packet, opts?: { verifyChecksum?: boolean; addresses?: Ipv4AddressReuse }): Ipv4Repr | DropReason {
     if ((opts?.verifyChecksum ?? true) && !pkt.checksumIsValid()) return 'bad-checksum';
-    const options = pkt.options;
+    // Most headers have no options: no view of none.
+    const options = pkt.headerLen === IPV4_HEADER_LEN ? NO_OPTIONS : pkt.options;
     if (!optionsAreWellFormed(options)) return 'bad-options';
+    const addresses = opts?.addresses;
     // The reserved flag bit (RFC 791 §3.1, "must be zero") is ignored on receipt, as Linux does.
     return new Ipv4Repr({
-      src: pkt.src,
-      dst: pkt.dst,
+      src: addresses ? addresses.src(pkt) : pkt.src,
+      dst: addresses ? addresses.dst(pkt) : pkt.dst,
       protocol: pkt.protocol,
       payloadLen: pkt.totalLength - pkt.headerLen,
       ttl: pkt.ttl,
@@ -251,34 +246,113 @@ export class Ipv4Repr {
 
   /** The header length: 20 plus the options padded to a whole number of 32-bit words. */
   bufferLen(): number {
-    return IPV4_HEADER_LEN + ((this.options.length + 3) & ~3);
+    return headerLenOf(this);
   }
 
   /** Writes the header only; the payload of `payloadLen` bytes follows it in the buffer. */
   emit(buf: Uint8Array, offset = 0): void {
-    const headerLen = this.bufferLen();
-    const totalLength = headerLen + this.payloadLen;
-    const frag = this.fragmentOffset / 8;
+    emitHeader(this, buf, offset);
+  }
+}
+
+/**
+ * A receiver's last source and destination, given out again while packets carry the same
+ * ones: addresses are immutable, so a flow's packets share two objects instead of making two
+ * each.
+ */
+export class Ipv4AddressReuse {
+  private lastSrc = Ipv4Address.UNSPECIFIED;
+  private lastDst = Ipv4Address.UNSPECIFIED;
+
+  src(pkt: Ipv4Packet): Ipv4Address {
+    if (this.lastSrc.value !== read32(pkt.buffer, SRC)) this.lastSrc = pkt.src;
+    return this.lastSrc;
+  }
+
+  dst(pkt: Ipv4Packet): Ipv4Address {
+    if (this.lastDst.value !== read32(pkt.buffer, DST)) this.lastDst = pkt.dst;
+    return this.lastDst;
+  }
+}
+
+function read32(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+/**
+ * An Ipv4Repr that its owner (the IPv4 layer) rewrites in place for every datagram it sends,
+ * so sending allocates no repr. It goes wherever an Ipv4Repr to emit goes; nobody keeps it.
+ */
+export class ReusableIpv4Repr implements Ipv4Repr {
+  src = Ipv4Address.UNSPECIFIED;
+  dst = Ipv4Address.UNSPECIFIED;
+  protocol = 0;
+  payloadLen = 0;
+  ttl = 64;
+  dscp = 0;
+  ecn = 0;
+  ident = 0;
+  dontFragment = false;
+  moreFragments = false;
+  fragmentOffset = 0;
+  options: Uint8Array = NO_OPTIONS;
+
+  /** The Ipv4Repr constructor's RangeErrors, for the values set since. */
+  check(): void {
+    checkRepr(this);
+  }
+
+  bufferLen(): number {
+    return headerLenOf(this);
+  }
+
+  emit(buf: Uint8Array, offset = 0): void {
+    emitHeader(this, buf, offset);
+  }
+}
+
+function headerLenOf(ip: Ipv4Repr): number {
+  return IPV4_HEADER_LEN + ((ip.options.length + 3) & ~3);
+}
+
+function checkRepr(ip: Ipv4Repr): void {
+  if (IPV4_HEADER_LEN + ip.options.length > MAX_HEADER_LEN) {
+    throw new RangeError(`IPv4 options too long: ${ip.options.length} bytes`);
+  }
+  if (ip.fragmentOffset % 8 !== 0 || ip.fragmentOffset < 0 || ip.fragmentOffset > 0x1fff * 8) {
+    throw new RangeError(`IPv4 fragment offset must be a multiple of 8 up to 65528: ${ip.fragmentOffset}`);
+  }
+  if (!(ip.payloadLen >= 0) || headerLenOf(ip) + ip.payloadLen > MAX_TOTAL_LEN) {
+    throw new RangeError(`IPv4 payload length out of range: ${ip.payloadLen}`);
+  }
+}
+
+function emitHeader(ip: Ipv4Repr, buf: Uint8Array, offset: number): void {
+  const headerLen = headerLenOf(ip);
+  const totalLength = headerLen + ip.payloadLen;
+  const frag = ip.fragmentOffset / 8;
+  const options = ip.options;
+  if (options.length > 0) {
     const optionsStart = offset + IPV4_HEADER_LEN;
     // The options first: they may be a subarray of `buf` itself (a header rewritten in place).
-    buf.set(this.options, optionsStart);
-    buf.fill(OPTION_EOL, optionsStart + this.options.length, offset + headerLen);
-    buf[offset + VER_IHL] = 0x40 | (headerLen >> 2);
-    buf[offset + DSCP_ECN] = ((this.dscp & 0x3f) << 2) | (this.ecn & 0x3);
-    buf[offset + LENGTH] = totalLength >> 8;
-    buf[offset + LENGTH + 1] = totalLength & 0xff;
-    buf[offset + IDENT] = (this.ident >> 8) & 0xff;
-    buf[offset + IDENT + 1] = this.ident & 0xff;
-    buf[offset + FLAGS_FRAG] = (this.dontFragment ? FLAG_DF : 0) | (this.moreFragments ? FLAG_MF : 0) | (frag >> 8);
-    buf[offset + FLAGS_FRAG + 1] = frag & 0xff;
-    buf[offset + TTL] = this.ttl;
-    buf[offset + PROTOCOL] = this.protocol;
-    buf[offset + CHECKSUM] = 0;
-    buf[offset + CHECKSUM + 1] = 0;
-    this.src.writeTo(buf, offset + SRC);
-    this.dst.writeTo(buf, offset + DST);
-    const checksum = internetChecksum(buf, offset, offset + headerLen);
-    buf[offset + CHECKSUM] = checksum >> 8;
-    buf[offset + CHECKSUM + 1] = checksum & 0xff;
+    buf.set(options, optionsStart);
+    buf.fill(OPTION_EOL, optionsStart + options.length, offset + headerLen);
   }
+  buf[offset + VER_IHL] = 0x40 | (headerLen >> 2);
+  buf[offset + DSCP_ECN] = ((ip.dscp & 0x3f) << 2) | (ip.ecn & 0x3);
+  buf[offset + LENGTH] = totalLength >> 8;
+  buf[offset + LENGTH + 1] = totalLength & 0xff;
+  buf[offset + IDENT] = (ip.ident >> 8) & 0xff;
+  buf[offset + IDENT + 1] = ip.ident & 0xff;
+  buf[offset + FLAGS_FRAG] = (ip.dontFragment ? FLAG_DF : 0) | (ip.moreFragments ? FLAG_MF : 0) | (frag >> 8);
+  buf[offset + FLAGS_FRAG + 1] = frag & 0xff;
+  buf[offset + TTL] = ip.ttl;
+  buf[offset + PROTOCOL] = ip.protocol;
+  buf[offset + CHECKSUM] = 0;
+  buf[offset + CHECKSUM + 1] = 0;
+  ip.src.writeTo(buf, offset + SRC);
+  ip.dst.writeTo(buf, offset + DST);
+  const checksum = internetChecksum(buf, offset, offset + headerLen);
+  buf[offset + CHECKSUM] = checksum >> 8;
+  buf[offset + CHECKSUM + 1] = checksum & 0xff;
 }

@@ -140,25 +140,16 @@ export class Ipv6Repr {
     this.hopLimit = f.hopLimit ?? 64;
     this.trafficClass = f.trafficClass ?? 0;
     this.flowLabel = f.flowLabel ?? 0;
-    if (!(this.payloadLen >= 0 && this.payloadLen <= MAX_PAYLOAD_LEN) || !Number.isInteger(this.payloadLen)) {
-      throw new RangeError(`IPv6 payload length out of range: ${this.payloadLen}`);
-    }
-    for (const [name, value, max] of [
-      ['next header', this.nextHeader, 0xff],
-      ['hop limit', this.hopLimit, 0xff],
-      ['traffic class', this.trafficClass, 0xff],
-      ['flow label', this.flowLabel, MAX_FLOW_LABEL],
-    ] as const) {
-      if (!(Number.isInteger(value) && value >= 0 && value <= max)) throw new RangeError(`IPv6 ${name} out of range: ${value}`);
-    }
+    checkRepr(this);
   }
 
-  static parse(pkt: Ipv6Packet): Ipv6Repr | DropReason {
+  /** `addresses`, when given, supplies src and dst (see Ipv6AddressReuse). */
+  static parse(pkt: Ipv6Packet, addresses?: Ipv6AddressReuse): Ipv6Repr | DropReason {
     // RFC 2675 §3: Payload Length 0 with a Hop-by-Hop header announces a jumbogram; not supported.
     if (pkt.payloadLength === 0 && pkt.nextHeader === Ipv6NextHeader.HopByHop) return 'jumbogram';
     return new Ipv6Repr({
-      src: pkt.src,
-      dst: pkt.dst,
+      src: addresses ? addresses.src(pkt) : pkt.src,
+      dst: addresses ? addresses.dst(pkt) : pkt.dst,
       nextHeader: pkt.nextHeader,
       payloadLen: pkt.payloadLength,
       hopLimit: pkt.hopLimit,
@@ -181,15 +172,95 @@ export class Ipv6Repr {
 
   /** Writes the header only; `payloadLen` bytes follow it in the buffer. */
   emit(buf: Uint8Array, offset = 0): void {
-    buf[offset] = 0x60 | (this.trafficClass >> 4);
-    buf[offset + 1] = ((this.trafficClass & 0xf) << 4) | (this.flowLabel >> 16);
-    buf[offset + 2] = (this.flowLabel >> 8) & 0xff;
-    buf[offset + 3] = this.flowLabel & 0xff;
-    buf[offset + PAYLOAD_LENGTH] = this.payloadLen >> 8;
-    buf[offset + PAYLOAD_LENGTH + 1] = this.payloadLen & 0xff;
-    buf[offset + NEXT_HEADER] = this.nextHeader;
-    buf[offset + HOP_LIMIT] = this.hopLimit;
-    this.src.writeTo(buf, offset + SRC);
-    this.dst.writeTo(buf, offset + DST);
+    emitHeader(this, buf, offset);
   }
+}
+
+/**
+ * An Ipv6Repr that its owner (the IPv6 layer) rewrites in place for every packet it sends, so
+ * sending allocates no repr. It goes wherever an Ipv6Repr to emit goes; nobody keeps it.
+ */
+export class ReusableIpv6Repr implements Ipv6Repr {
+  src = Ipv6Address.UNSPECIFIED;
+  dst = Ipv6Address.UNSPECIFIED;
+  nextHeader = 0;
+  payloadLen = 0;
+  hopLimit = 64;
+  trafficClass = 0;
+  flowLabel = 0;
+
+  /** The Ipv6Repr constructor's RangeErrors, for the values set since. */
+  check(): void {
+    checkRepr(this);
+  }
+
+  get dscp(): number {
+    return this.trafficClass >> 2;
+  }
+
+  get ecn(): number {
+    return this.trafficClass & 0x3;
+  }
+
+  bufferLen(): number {
+    return IPV6_HEADER_LEN;
+  }
+
+  emit(buf: Uint8Array, offset = 0): void {
+    emitHeader(this, buf, offset);
+  }
+}
+
+/**
+ * A receiver's last source and destination, given out again while packets carry the same
+ * ones: addresses are immutable, so a flow's packets share two objects instead of copying
+ * 16 bytes into two new ones each.
+ */
+export class Ipv6AddressReuse {
+  private lastSrc = Ipv6Address.UNSPECIFIED;
+  private lastDst = Ipv6Address.UNSPECIFIED;
+
+  src(pkt: Ipv6Packet): Ipv6Address {
+    if (!holdsAddress(pkt.buffer, SRC, this.lastSrc)) this.lastSrc = pkt.src;
+    return this.lastSrc;
+  }
+
+  dst(pkt: Ipv6Packet): Ipv6Address {
+    if (!holdsAddress(pkt.buffer, DST, this.lastDst)) this.lastDst = pkt.dst;
+    return this.lastDst;
+  }
+}
+
+function holdsAddress(buf: Uint8Array, offset: number, address: Ipv6Address): boolean {
+  const bytes = address.bytes;
+  for (let i = 0; i < 16; i++) if (buf[offset + i] !== bytes[i]) return false;
+  return true;
+}
+
+function checkField(name: string, value: number, max: number): void {
+  if (!(Number.isInteger(value) && value >= 0 && value <= max)) throw new RangeError(`IPv6 ${name} out of range: ${value}`);
+}
+
+/** Throws a RangeError for values the header cannot carry. */
+function checkRepr(ip: Ipv6Repr): void {
+  if (!(ip.payloadLen >= 0 && ip.payloadLen <= MAX_PAYLOAD_LEN) || !Number.isInteger(ip.payloadLen)) {
+    throw new RangeError(`IPv6 payload length out of range: ${ip.payloadLen}`);
+  }
+  checkField('next header', ip.nextHeader, 0xff);
+  checkField('hop limit', ip.hopLimit, 0xff);
+  checkField('traffic class', ip.trafficClass, 0xff);
+  checkField('flow label', ip.flowLabel, MAX_FLOW_LABEL);
+}
+
+function emitHeader(ip: Ipv6Repr, buf: Uint8Array, offset: number): void {
+  buf[offset] = 0x60 | (ip.trafficClass >> 4);
+  buf[offset + 1] = ((ip.trafficClass & 0xf) << 4) | (ip.flowLabel >> 16);
+  buf[offset + 2] = (ip.flowLabel >> 8) & 0xff;
+  buf[offset + 3] = ip.flowLabel & 0xff;
+  buf[offset + PAYLOAD_LENGTH] = ip.payloadLen >> 8;
+  buf[offset + PAYLOAD_LENGTH + 1] = ip.payloadLen & 0xff;
+  buf[offset + NEXT_HEADER] = ip.nextHeader;
+  buf[offset + HOP_LIMIT] = ip.hopLimit;
+  ip.src.writeTo(buf, offset + SRC);
+  ip.dst.writeTo(buf, offset + DST);
 }

@@ -1,12 +1,13 @@
 import { Ipv4Address, type Ipv6Address } from './address';
 import { checksumIsValid, internetChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from './checksum';
-import { isDrop, type DropReason } from './drop';
+import type { DropReason } from './drop';
 
 /**
  * The TCP header (RFC 9293 §3.1) and its options (RFC 9293 §3.2; window scale and
  * timestamps, RFC 7323; SACK, RFC 2018). The view reads a received segment in place; the
  * repr is its validated meaning and writes a header whose data the caller places straight
- * into the frame, then checksums the segment there, with no copy.
+ * into the frame, then checksums the segment there, with no copy. ReusableTcpRepr is the
+ * same repr rewritten in place segment after segment, for the per-segment paths.
  */
 export const TCP_HEADER_LEN = 20;
 
@@ -116,11 +117,7 @@ export class TcpPacket {
    * so the data runs from the data offset to the end of the buffer.
    */
   static checked(buf: Uint8Array): TcpPacket | DropReason {
-    if (buf.length < TCP_HEADER_LEN) return 'truncated';
-    const dataOffset = (buf[DATA_OFFSET] >> 4) * 4;
-    // RFC 9293 §3.1: at least the 5 words of the fixed header, and no more than the segment.
-    if (dataOffset < TCP_HEADER_LEN || dataOffset > buf.length) return 'bad-data-offset';
-    return new TcpPacket(buf);
+    return lengthProblem(buf) ?? new TcpPacket(buf);
   }
 
   get srcPort(): number {
@@ -180,6 +177,22 @@ export class TcpPacket {
   }
 }
 
+/** Why `buf` cannot hold a segment, or undefined when its header fits it. */
+function lengthProblem(buf: Uint8Array): DropReason | undefined {
+  if (buf.length < TCP_HEADER_LEN) return 'truncated';
+  const dataOffset = (buf[DATA_OFFSET] >> 4) * 4;
+  // RFC 9293 §3.1: at least the 5 words of the fixed header, and no more than the segment.
+  if (dataOffset < TCP_HEADER_LEN || dataOffset > buf.length) return 'bad-data-offset';
+  return undefined;
+}
+
+/** The objects a ReusableTcpRepr parses options into, instead of new ones per segment. */
+interface OptionSlots {
+  timestamp: { value: number; echo: number };
+  /** sack[n - 1] is an array of the first n of the same 4 blocks (RFC 2018 §3: 40 option bytes hold at most 4). */
+  sack: { left: number; right: number }[][];
+}
+
 /**
  * Reads the options area as hostile input (RFC 9293 §3.2): EOL ends the list (the rest is
  * padding), NOP is one byte, every other option is kind, length (counting both) and data.
@@ -189,19 +202,18 @@ export class TcpPacket {
  * ignores a known option of the wrong length instead; dropping keeps a mangled SYN from
  * opening a connection with options it did not mean.
  */
-function parseOptions(b: Uint8Array): TcpOptions | DropReason {
-  const options: TcpOptions = {};
-  let i = 0;
-  while (i < b.length) {
+function parseOptions(b: Uint8Array, start: number, end: number, options: TcpOptions, slots?: OptionSlots): DropReason | undefined {
+  let i = start;
+  while (i < end) {
     const kind = b[i];
     if (kind === OPT_EOL) break;
     if (kind === OPT_NOP) {
       i++;
       continue;
     }
-    if (i + 1 >= b.length) return 'bad-options';
+    if (i + 1 >= end) return 'bad-options';
     const len = b[i + 1];
-    if (len < 2 || i + len > b.length) return 'bad-options';
+    if (len < 2 || i + len > end) return 'bad-options';
     const at = i + 2;
     switch (kind) {
       case OPT_MSS:
@@ -223,19 +235,31 @@ function parseOptions(b: Uint8Array): TcpOptions | DropReason {
       case OPT_SACK: {
         // RFC 2018 §3: 2 + 8n bytes; 40 bytes of options leave room for n of 1 to 4.
         if (len < 10 || (len - 2) % 8 !== 0) return 'bad-options';
-        const blocks: { left: number; right: number }[] = [];
-        for (let p = at; p < i + len; p += 8) blocks.push({ left: read32(b, p), right: read32(b, p + 4) });
+        const n = (len - 2) / 8;
+        const blocks = slots ? slots.sack[n - 1] : [];
+        for (let k = 0, p = at; k < n; k++, p += 8) {
+          if (slots) {
+            blocks[k].left = read32(b, p);
+            blocks[k].right = read32(b, p + 4);
+          } else {
+            blocks.push({ left: read32(b, p), right: read32(b, p + 4) });
+          }
+        }
         options.sack = blocks;
         break;
       }
-      case OPT_TIMESTAMPS:
+      case OPT_TIMESTAMPS: {
         if (len !== 10) return 'bad-options';
-        options.timestamp = { value: read32(b, at), echo: read32(b, at + 4) };
+        const ts = slots ? slots.timestamp : { value: 0, echo: 0 };
+        ts.value = read32(b, at);
+        ts.echo = read32(b, at + 4);
+        options.timestamp = ts;
         break;
+      }
     }
     i += len;
   }
-  return options;
+  return undefined;
 }
 
 /**
@@ -273,22 +297,68 @@ function writeOptions(o: TcpOptions, b: Uint8Array, at: number): void {
     write32(b, at + 4, o.timestamp.echo);
     at += 8;
   } else if (o.sackPermitted) {
-    b.set([OPT_NOP, OPT_NOP, OPT_SACK_PERMITTED, 2], at);
+    writeWord(b, at, OPT_NOP, OPT_NOP, OPT_SACK_PERMITTED, 2);
     at += 4;
   }
   if (o.windowScale !== undefined) {
-    b.set([OPT_NOP, OPT_WINDOW_SCALE, 3, o.windowScale], at);
+    writeWord(b, at, OPT_NOP, OPT_WINDOW_SCALE, 3, o.windowScale);
     at += 4;
   }
-  if (o.sack?.length) {
-    b.set([OPT_NOP, OPT_NOP, OPT_SACK, 2 + 8 * o.sack.length], at);
+  const sack = o.sack;
+  if (sack?.length) {
+    writeWord(b, at, OPT_NOP, OPT_NOP, OPT_SACK, 2 + 8 * sack.length);
     at += 4;
-    for (const block of o.sack) {
-      write32(b, at, block.left);
-      write32(b, at + 4, block.right);
+    for (let k = 0; k < sack.length; k++) {
+      write32(b, at, sack[k].left);
+      write32(b, at + 4, sack[k].right);
       at += 8;
     }
   }
+}
+
+function writeWord(b: Uint8Array, at: number, b0: number, b1: number, b2: number, b3: number): void {
+  b[at] = b0;
+  b[at + 1] = b1;
+  b[at + 2] = b2;
+  b[at + 3] = b3;
+}
+
+/** The header length for these options: 20 bytes and the options in Linux's layout; a RangeError past 60. */
+function headerLenFor(options: TcpOptions): number {
+  const len = optionsLen(options);
+  if (len > MAX_OPTIONS_LEN) throw new RangeError(`TCP options need ${len} bytes, at most ${MAX_OPTIONS_LEN} fit`);
+  return TCP_HEADER_LEN + len;
+}
+
+/** Writes `h`'s header at `offset` with a zero checksum. */
+function emitHeaderOf(h: TcpRepr, buf: Uint8Array, offset: number): void {
+  const headerLen = headerLenFor(h.options);
+  write16(buf, offset + SRC_PORT, h.srcPort);
+  write16(buf, offset + DST_PORT, h.dstPort);
+  write32(buf, offset + SEQ, h.seq);
+  write32(buf, offset + ACK, h.ack);
+  // RFC 9293 §3.1: the reserved bits "must be zero in generated segments".
+  buf[offset + DATA_OFFSET] = (headerLen / 4) << 4;
+  buf[offset + FLAGS] = h.flags;
+  write16(buf, offset + WINDOW, h.window);
+  write16(buf, offset + CHECKSUM, 0);
+  write16(buf, offset + URGENT, h.urgentPointer);
+  writeOptions(h.options, buf, offset + TCP_HEADER_LEN);
+}
+
+function fillChecksumAt(buf: Uint8Array, offset: number, segmentLen: number, pseudo: TcpPseudoHeader): void {
+  write16(buf, offset + CHECKSUM, 0);
+  write16(buf, offset + CHECKSUM, internetChecksum(buf, offset, offset + segmentLen, pseudoHeaderSum(pseudo, segmentLen)));
+}
+
+function emitSegment(h: TcpRepr, buf: Uint8Array, offset: number, payload: Uint8Array, pseudo: TcpPseudoHeader): void {
+  if (payload.length !== h.payloadLen) {
+    throw new RangeError(`TCP payload of ${payload.length} bytes, payloadLen ${h.payloadLen}`);
+  }
+  const headerLen = headerLenFor(h.options);
+  emitHeaderOf(h, buf, offset);
+  buf.set(payload, offset + headerLen);
+  fillChecksumAt(buf, offset, headerLen + payload.length, pseudo);
 }
 
 export interface TcpReprFields {
@@ -374,8 +444,9 @@ export class TcpRepr {
   /** Never throws: malformed input comes back as a drop reason. */
   static parse(pkt: TcpPacket, pseudo: TcpPseudoHeader, opts?: { verifyChecksum?: boolean }): TcpRepr | DropReason {
     if ((opts?.verifyChecksum ?? true) && !pkt.checksumIsValid(pseudo)) return 'bad-checksum';
-    const options = parseOptions(pkt.optionsBytes);
-    if (isDrop(options)) return options;
+    const options: TcpOptions = {};
+    const bad = parseOptions(pkt.buffer, TCP_HEADER_LEN, pkt.dataOffset, options);
+    if (bad !== undefined) return bad;
     const payload = pkt.payload;
     return new TcpRepr({
       srcPort: pkt.srcPort,
@@ -397,25 +468,12 @@ export class TcpRepr {
    * 2018 §3). A parsed repr may hold a set of options that does not fit this layout.
    */
   headerLen(): number {
-    const len = optionsLen(this.options);
-    if (len > MAX_OPTIONS_LEN) throw new RangeError(`TCP options need ${len} bytes, at most ${MAX_OPTIONS_LEN} fit`);
-    return TCP_HEADER_LEN + len;
+    return headerLenFor(this.options);
   }
 
   /** Writes the header at `offset` with a zero checksum; the data goes after it, then fillChecksum. */
   emitHeader(buf: Uint8Array, offset: number): void {
-    const headerLen = this.headerLen();
-    write16(buf, offset + SRC_PORT, this.srcPort);
-    write16(buf, offset + DST_PORT, this.dstPort);
-    write32(buf, offset + SEQ, this.seq);
-    write32(buf, offset + ACK, this.ack);
-    // RFC 9293 §3.1: the reserved bits "must be zero in generated segments".
-    buf[offset + DATA_OFFSET] = (headerLen / 4) << 4;
-    buf[offset + FLAGS] = this.flags;
-    write16(buf, offset + WINDOW, this.window);
-    write16(buf, offset + CHECKSUM, 0);
-    write16(buf, offset + URGENT, this.urgentPointer);
-    writeOptions(this.options, buf, offset + TCP_HEADER_LEN);
+    emitHeaderOf(this, buf, offset);
   }
 
   /**
@@ -424,18 +482,129 @@ export class TcpRepr {
    * is: TCP's checksum is never optional.
    */
   fillChecksum(buf: Uint8Array, offset: number, segmentLen: number, pseudo: TcpPseudoHeader): void {
-    write16(buf, offset + CHECKSUM, 0);
-    write16(buf, offset + CHECKSUM, internetChecksum(buf, offset, offset + segmentLen, pseudoHeaderSum(pseudo, segmentLen)));
+    fillChecksumAt(buf, offset, segmentLen, pseudo);
   }
 
   /** The whole segment at `offset`: header, a copy of `payload`, checksum. */
   emit(buf: Uint8Array, offset: number, payload: Uint8Array, pseudo: TcpPseudoHeader): void {
-    if (payload.length !== this.payloadLen) {
-      throw new RangeError(`TCP payload of ${payload.length} bytes, payloadLen ${this.payloadLen}`);
+    emitSegment(this, buf, offset, payload, pseudo);
+  }
+}
+
+/**
+ * A TcpRepr that its owner (the layer, a connection) rewrites in place for every segment, so
+ * the per-segment paths allocate no repr, no options and no option values: a sender sets the
+ * fields and the options and hands it on wherever a TcpRepr goes; a receiver `parse`s into it.
+ * Its options object, the timestamp and SACK blocks in it, and `payload` are the owner's and
+ * change with the next segment: whoever reads a segment copies what must outlive the call.
+ * The fields are not range-checked as the TcpRepr constructor does: they come from the
+ * connection's own variables (or from parse), never from a caller's arbitrary values.
+ */
+export class ReusableTcpRepr implements TcpRepr {
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  window = 0;
+  urgentPointer = 0;
+  payloadLen = 0;
+  /** A parsed segment's data (a view into its buffer); empty when sending, as on a TcpRepr. */
+  payload: Uint8Array = NO_PAYLOAD;
+  /** Every key always present (undefined when absent), so the object keeps one shape. */
+  readonly options: TcpOptions = { mss: undefined, windowScale: undefined, windowScaleRaw: undefined, sackPermitted: undefined, sack: undefined, timestamp: undefined };
+  private readonly slots: OptionSlots;
+
+  constructor() {
+    const blocks = [0, 1, 2, 3].map(() => ({ left: 0, right: 0 }));
+    this.slots = { timestamp: { value: 0, echo: 0 }, sack: [1, 2, 3, 4].map((n) => blocks.slice(0, n)) };
+  }
+
+  /** No options (a RST, or a segment without timestamps or SACK). */
+  clearOptions(): void {
+    const o = this.options;
+    o.mss = undefined;
+    o.windowScale = undefined;
+    o.windowScaleRaw = undefined;
+    o.sackPermitted = undefined;
+    o.sack = undefined;
+    o.timestamp = undefined;
+  }
+
+  /** RFC 7323 §3.2: TSval and TSecr. */
+  setTimestamp(value: number, echo: number): void {
+    const ts = this.slots.timestamp;
+    ts.value = value;
+    ts.echo = echo;
+    this.options.timestamp = ts;
+  }
+
+  /** RFC 2018 §3: a copy of `blocks`, at most 4 (3 beside timestamps, which headerLen checks). */
+  setSack(blocks: readonly { left: number; right: number }[]): void {
+    const n = blocks.length;
+    if (n === 0) {
+      this.options.sack = undefined;
+      return;
     }
-    const headerLen = this.headerLen();
-    this.emitHeader(buf, offset);
-    buf.set(payload, offset + headerLen);
-    this.fillChecksum(buf, offset, headerLen + payload.length, pseudo);
+    if (n > 4) throw new RangeError(`TCP SACK option of ${n} blocks, at most 4 fit`);
+    const into = this.slots.sack[n - 1];
+    for (let k = 0; k < n; k++) {
+      into[k].left = blocks[k].left;
+      into[k].right = blocks[k].right;
+    }
+    this.options.sack = into;
+  }
+
+  /** A copy of `o` (a SYN's options): the values are taken, never the objects. */
+  setOptions(o: TcpOptions): void {
+    this.clearOptions();
+    const own = this.options;
+    own.mss = o.mss;
+    own.windowScale = o.windowScale;
+    own.sackPermitted = o.sackPermitted;
+    if (o.timestamp) this.setTimestamp(o.timestamp.value, o.timestamp.echo);
+    if (o.sack) this.setSack(o.sack);
+  }
+
+  /**
+   * Fills this from a received segment, as TcpPacket.checked and TcpRepr.parse would (the
+   * same checks, in the same order, with the same drop reasons); undefined when it is good.
+   * On a drop the fields hold whatever was read so far.
+   */
+  parse(buf: Uint8Array, pseudo: TcpPseudoHeader, verifyChecksum = true): DropReason | undefined {
+    const problem = lengthProblem(buf);
+    if (problem !== undefined) return problem;
+    const length = buf.length;
+    if (verifyChecksum && !checksumIsValid(buf, 0, length, pseudoHeaderSum(pseudo, length))) return 'bad-checksum';
+    const dataOffset = (buf[DATA_OFFSET] >> 4) * 4;
+    this.clearOptions();
+    const bad = parseOptions(buf, TCP_HEADER_LEN, dataOffset, this.options, this.slots);
+    if (bad !== undefined) return bad;
+    this.srcPort = read16(buf, SRC_PORT);
+    this.dstPort = read16(buf, DST_PORT);
+    this.seq = read32(buf, SEQ);
+    this.ack = read32(buf, ACK);
+    this.flags = buf[FLAGS];
+    this.window = read16(buf, WINDOW);
+    this.urgentPointer = read16(buf, URGENT);
+    this.payloadLen = length - dataOffset;
+    this.payload = this.payloadLen === 0 ? NO_PAYLOAD : buf.subarray(dataOffset);
+    return undefined;
+  }
+
+  headerLen(): number {
+    return headerLenFor(this.options);
+  }
+
+  emitHeader(buf: Uint8Array, offset: number): void {
+    emitHeaderOf(this, buf, offset);
+  }
+
+  fillChecksum(buf: Uint8Array, offset: number, segmentLen: number, pseudo: TcpPseudoHeader): void {
+    fillChecksumAt(buf, offset, segmentLen, pseudo);
+  }
+
+  emit(buf: Uint8Array, offset: number, payload: Uint8Array, pseudo: TcpPseudoHeader): void {
+    emitSegment(this, buf, offset, payload, pseudo);
   }
 }

@@ -7,6 +7,7 @@
 import type { TcpRepr } from '../../wire/tcp';
 import { TcpFlag } from '../../wire/tcp';
 import { synAckOptions } from './options';
+import { isRefusal } from './recv-buffer';
 import { seqAdd, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq';
 import { canReceive, TcpState } from './state';
 import { Tcb } from './tcb';
@@ -264,8 +265,10 @@ export abstract class SegmentArrival extends Tcb {
         // (Linux acknowledges a retransmission immediately too).
         if (end !== segEnd || start !== dataSeq) rcv.ackNow = true;
         const before = rcv.buf.readable;
-        const result = rcv.onData(start, seg.payload.subarray(seqSub(start, dataSeq), seqSub(end, dataSeq)), now);
-        if (result === 'dropped') this.dropped('out-of-order-full');
+        // The whole payload as it came, unless trimmed (no second view of it).
+        const data = start === dataSeq && end === segEnd ? seg.payload : seg.payload.subarray(seqSub(start, dataSeq), seqSub(end, dataSeq));
+        const result = rcv.onData(start, data, now);
+        if (isRefusal(result)) this.dropped(result);
         if (rcv.buf.readable > before) this.signal('readable');
       }
     }

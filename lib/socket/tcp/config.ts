@@ -31,6 +31,13 @@ export interface TcpConfig {
   sack: boolean;
   /** Out-of-order bytes kept per connection; beyond, segments are dropped (and SACK reneging is never needed). */
   maxOutOfOrderBytes: number;
+  /**
+   * The stack-wide budget for all connections' buffers together (memory.ts; Linux: tcp_mem in
+   * bytes). Above the pressure threshold receive windows stop growing and out-of-order data is
+   * refused; at the limit arriving data is dropped unacknowledged and writes are refused.
+   */
+  memoryPressureBytes: number;
+  memoryLimitBytes: number;
   /** RFC 5961 §7: challenge ACKs sent per second, stack-wide. Linux: tcp_challenge_ack_limit = 1000. */
   challengeAckLimit: number;
   /** Persist (zero-window probe) timer bounds; it backs off like the RTO. */
@@ -55,6 +62,8 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = {
   windowScaling: true,
   sack: true,
   maxOutOfOrderBytes: 4 * 1024 * 1024,
+  memoryPressureBytes: 64 * 1024 * 1024,
+  memoryLimitBytes: 96 * 1024 * 1024,
   challengeAckLimit: 1000,
   rtt: DEFAULT_RTT_CONFIG,
 };

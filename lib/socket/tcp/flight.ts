@@ -133,6 +133,10 @@ export class Flight {
       this.count--;
     }
     if (this.count === 0) this.head = 0;
+    // RFC 2018 §8: a cumulative ACK that stops at data the peer SACKed means it dropped that
+    // data (reneged), which a receiver may do. Its SACKs are believed no longer, so that a
+    // timeout resends everything from SND.UNA (Linux: tcp_check_sack_reneging()).
+    else if (this.marks[this.head] & SACKED) this.forgetSacks();
     return run;
   }
 
@@ -261,6 +265,12 @@ export class Flight {
     if (k === undefined) return undefined;
     const i = this.slot(k);
     return this.marks[i] & SACKED ? this.ends[i] : undefined;
+  }
+
+  private forgetSacks(): void {
+    for (let k = 0; k < this.count; k++) this.marks[this.slot(k)] &= ~SACKED;
+    this.sackedBytes = 0;
+    this.sackedCount = 0;
   }
 
   /** The index (from the head) of the segment holding `seq`. */

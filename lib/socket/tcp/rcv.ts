@@ -3,6 +3,7 @@
  * we offer (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2, with RFC 7323 scaling), the
  * peer's FIN, and when an ACK is owed (RFC 1122 §4.2.3.2, RFC 5681 §4.2).
  */
+import type { TcpMemory } from './memory';
 import { RecvBuffer, type InsertResult } from './recv-buffer';
 import { seqAdd, seqGt, seqSub } from './seq';
 import type { TcpTimers } from './timers';
@@ -41,8 +42,9 @@ export class TcpReceiver {
     private readonly timers: TcpTimers,
     private readonly delayedAckMs: number,
     private readonly maxCapacity: number,
+    private readonly memory?: TcpMemory,
   ) {
-    this.buf = new RecvBuffer(0, capacity, maxOutOfOrder);
+    this.buf = new RecvBuffer(0, capacity, maxOutOfOrder, memory);
     this.quickAcks = quickAcks;
     this.rcvMss = Math.min(INITIAL_RCV_MSS, ourMss);
   }
@@ -144,10 +146,11 @@ export class TcpReceiver {
    * Receive-buffer autotuning (Linux: tcp_rcv_space_adjust(), "dynamic right-sizing"): what
    * the app reads in one round trip is what the peer managed to send in one; a buffer of twice
    * that keeps the window from being what limits it. Grows only, up to the largest buffer the
-   * window scale was chosen for.
+   * window scale was chosen for, and not while the stack is under memory pressure (memory.ts;
+   * Linux: tcp_rcv_space_adjust() and tcp_grow_window() hold back then).
    */
   onRead(bytes: number, now: number, rtt: number | undefined): void {
-    if (!this.autotune || rtt === undefined) return;
+    if (!this.autotune || rtt === undefined || this.memory?.underPressure) return;
     if (this.tuneFrom === undefined) this.tuneFrom = now;
     this.tuneBytes += bytes;
     if (now - this.tuneFrom < Math.max(rtt, 1)) return;

@@ -12,8 +12,10 @@
  *
  * Memory is bounded by the window, by `maxOutOfOrder` bytes held beyond a hole, and by
  * MAX_OUT_OF_ORDER_BLOCKS separate holes (so a peer sending one byte in every two cannot
- * make the block list grow with the window).
+ * make the block list grow with the window); and across connections by the stack's budget
+ * (memory.ts), which every byte held, read or not, is charged to.
  */
+import type { TcpMemory } from './memory';
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub } from './seq';
 
 /** Disjoint runs of held out-of-order data are limited to this many. */
@@ -35,9 +37,20 @@ export interface SackBlock {
 /**
  * What insert did: 'in-order' moved RCV.NXT, 'filled' moved it and took held data along
  * (a hole was filled: RFC 5681 §4.2 wants an immediate ACK), 'out-of-order' holds data past a
- * hole, 'dropped' refused it (the out-of-order budget is spent).
+ * hole; anything else refused it, and says why (a drop reason, counted by the caller).
  */
-export type InsertResult = 'in-order' | 'filled' | 'out-of-order' | 'dropped';
+export type InsertResult = 'in-order' | 'filled' | 'out-of-order' | InsertRefusal;
+
+/**
+ * 'out-of-order-full': this connection's out-of-order bytes or holes are spent;
+ * 'memory-pressure': the stack is under memory pressure and holds no more out-of-order data;
+ * 'memory-limit': the stack's memory is spent (memory.ts).
+ */
+export type InsertRefusal = 'out-of-order-full' | 'memory-pressure' | 'memory-limit';
+
+export function isRefusal(result: InsertResult): result is InsertRefusal {
+  return result !== 'in-order' && result !== 'filled' && result !== 'out-of-order';
+}
 
 export class RecvBuffer {
   private ring: Uint8Array;
@@ -52,7 +65,11 @@ export class RecvBuffer {
   private readonly recent: Block[] = [];
   private held = 0;
 
-  constructor(nxt: number, capacity: number, private readonly maxOutOfOrder: number) {
+  /** The stack's budget, charged for every byte held until the connection ends (releaseMemory). */
+  private memory: TcpMemory | undefined;
+
+  constructor(nxt: number, capacity: number, private readonly maxOutOfOrder: number, memory?: TcpMemory) {
+    this.memory = memory;
     this.next = nxt >>> 0;
     this.cap = Math.max(1, capacity);
     this.ring = new Uint8Array(Math.min(this.cap, INITIAL_CAPACITY));
@@ -104,6 +121,7 @@ export class RecvBuffer {
     const off = seqSub(seq, this.next);
     if (off < 0 || off + len > this.space) throw new RangeError(`segment ${seq}+${len} outside the window at ${this.next}`);
     if (off === 0) {
+      if (!this.chargeInOrder(len - this.heldWithin(seq, seqAdd(seq, len)))) return 'memory-limit';
       this.place(0, data);
       this.unread += len;
       this.next = seqAdd(this.next, len);
@@ -119,6 +137,7 @@ export class RecvBuffer {
     this.copy(this.head, n, out, 0);
     this.head = (this.head + n) % this.ring.length;
     this.unread -= n;
+    this.memory?.release(n);
     if (this.unread === 0 && this.blocks.length === 0) this.head = 0;
     return out;
   }
@@ -137,11 +156,44 @@ export class RecvBuffer {
 
   /** Forgets everything held (the connection was reset: RFC 9293 §3.10.7.4 flushes the queues). */
   discard(): void {
+    this.memory?.release(this.unread + this.held);
     this.unread = 0;
     this.head = 0;
     this.blocks.length = 0;
     this.recent.length = 0;
     this.held = 0;
+  }
+
+  /**
+   * The connection ended: what it charged goes back to the stack's budget and nothing more is
+   * counted (memory.ts). Data not yet read stays readable; no more can arrive.
+   */
+  releaseMemory(): void {
+    this.memory?.release(this.unread + this.held);
+    this.memory = undefined;
+  }
+
+  /**
+   * Charges the stack's budget for `fresh` in-order bytes. At the limit they are refused,
+   * unless nothing waits to be read (Linux: tcp_data_queue() forces the charge when the receive
+   * queue is empty), so a connection always moves once its owner has read what it had.
+   */
+  private chargeInOrder(fresh: number): boolean {
+    const memory = this.memory;
+    if (memory === undefined || fresh <= 0 || memory.charge(fresh)) return true;
+    if (this.unread > 0) return false;
+    memory.force(fresh);
+    return true;
+  }
+
+  /** Bytes of seq..end-1 already held past a hole. */
+  private heldWithin(seq: number, end: number): number {
+    let n = 0;
+    for (const b of this.blocks) {
+      if (!seqLt(b.start, end)) break;
+      if (seqGt(b.end, seq)) n += seqSub(seqMin(b.end, end), seqMax(b.start, seq));
+    }
+    return n;
   }
 
   /** Moves RCV.NXT over held runs that now touch it; true if any did. */
@@ -175,8 +227,14 @@ export class RecvBuffer {
     const fresh = data.length - covered;
     const merged = last - first;
     if (fresh > 0) {
-      if (this.held + fresh > this.maxOutOfOrder) return 'dropped';
-      if (merged === 0 && this.blocks.length >= MAX_OUT_OF_ORDER_BLOCKS) return 'dropped';
+      if (this.held + fresh > this.maxOutOfOrder) return 'out-of-order-full';
+      if (merged === 0 && this.blocks.length >= MAX_OUT_OF_ORDER_BLOCKS) return 'out-of-order-full';
+      const memory = this.memory;
+      if (memory !== undefined) {
+        // memory.ts: under pressure, nothing more is held past a hole; it is never forced.
+        if (memory.underPressure) return 'memory-pressure';
+        if (!memory.charge(fresh)) return 'memory-limit';
+      }
       this.place(seqSub(seq, this.next), data);
       this.held += fresh;
     }

@@ -6,8 +6,11 @@
  * MSS of the moment, which is what resegmenting after a PMTU drop needs.
  *
  * The ring starts small and doubles as data arrives, up to the limit, so an idle connection
- * does not hold its whole buffer.
+ * does not hold its whole buffer. Every byte held is charged to the stack's budget
+ * (memory.ts) until it is acknowledged or the connection ends.
  */
+import { FORCED_WRITE_BYTES, type TcpMemory } from './memory';
+
 const INITIAL_CAPACITY = 16 * 1024;
 
 export class SendBuffer {
@@ -15,9 +18,12 @@ export class SendBuffer {
   private head = 0;
   private size = 0;
   private cap: number;
+  /** The stack's budget; undefined once the connection has ended (releaseMemory). */
+  private memory: TcpMemory | undefined;
 
-  constructor(limit: number) {
+  constructor(limit: number, memory?: TcpMemory) {
     this.cap = Math.max(1, limit);
+    this.memory = memory;
     this.ring = new Uint8Array(Math.min(this.cap, INITIAL_CAPACITY));
   }
 
@@ -36,9 +42,10 @@ export class SendBuffer {
     this.cap = Math.max(1, bytes);
   }
 
-  /** Copies in as much of `data` as there is room for; returns the count taken. */
+  /** Copies in as much of `data` as there is room for, here and in the stack's budget; returns the count taken. */
   write(data: Uint8Array): number {
-    const n = Math.min(data.length, this.free);
+    let n = Math.min(data.length, this.free);
+    if (n > 0 && this.memory !== undefined) n = this.charge(n);
     if (n === 0) return 0;
     this.reserve(this.size + n);
     const ring = this.ring;
@@ -64,7 +71,31 @@ export class SendBuffer {
   consume(n: number): void {
     const k = Math.min(n, this.size);
     this.size -= k;
+    this.memory?.release(k);
     this.head = this.size === 0 ? 0 : (this.head + k) % this.ring.length;
+  }
+
+  /** The connection ended: what it charged goes back to the stack's budget, and nothing more is counted. */
+  releaseMemory(): void {
+    this.memory?.release(this.size);
+    this.memory = undefined;
+  }
+
+  /**
+   * What the stack's budget grants of `n` bytes (memory.ts): what is left below the limit, and
+   * at least a page when nothing is queued (Linux: tcp_stream_alloc_skb() forces the charge
+   * when the write and retransmit queues are empty), so the owner can always write again once
+   * its data is acknowledged.
+   */
+  private charge(n: number): number {
+    const memory = this.memory as TcpMemory;
+    let granted = memory.chargeUpTo(n);
+    const floor = this.size === 0 ? Math.min(n, FORCED_WRITE_BYTES) : 0;
+    if (granted < floor) {
+      memory.force(floor - granted);
+      granted = floor;
+    }
+    return granted;
   }
 
   /** Grows the ring (doubling, within the limit) to hold `need` bytes, unwrapping it. */

@@ -18,6 +18,7 @@ import { probeTimeout, Rack } from './loss/rack';
 import { SackRecovery } from './loss/sack';
 import type { SackBlock } from './recv-buffer';
 import type { AckEvent, LossAction, LossRecovery } from './loss/index';
+import type { TcpMemory } from './memory';
 import { RttEstimator } from './rtt';
 import { TIMESTAMP_OPTION_LEN } from './options';
 import { SendBuffer } from './send-buffer';
@@ -38,6 +39,8 @@ export interface SenderHost {
   segmentRoom(now: number): number;
   /** The option bytes the next segment will carry (timestamps, SACK blocks). */
   optionBytes(): number;
+  /** Counts what was ignored, by reason (the layer's stats). */
+  dropped(reason: DropReason): void;
 }
 
 /** RFC 9293 §3.8.6.2.1: the sender's Fs, the fraction of the largest window worth a short segment. */
@@ -92,8 +95,9 @@ export class TcpSender {
     private readonly config: TcpConfig,
     private readonly host: SenderHost,
     private readonly timers: TcpTimers,
+    memory?: TcpMemory,
   ) {
-    this.buf = new SendBuffer(config.sendBufferSize);
+    this.buf = new SendBuffer(config.sendBufferSize, memory);
     this.rtt = new RttEstimator(config.rtt);
     this.una = iss;
     this.nxt = iss;
@@ -440,10 +444,15 @@ export class TcpSender {
   private takeSacks(ack: number, blocks: readonly SackBlock[], now: number): number {
     let fresh = 0;
     for (const b of blocks) {
-      // A block at or below the cumulative ACK (a D-SACK, RFC 2883) or past anything sent
-      // (RFC 5961's spirit: not believed) says nothing here.
-      if (!seqLt(b.left, b.right) || !seqGt(b.right, ack) || seqGt(b.right, this.max)) continue;
-      fresh += this.flight.sack(seqGt(b.left, ack) ? b.left : ack, b.right, now, this.rack);
+      // A block at or below the cumulative ACK (a D-SACK, RFC 2883) says nothing here. RFC 2018
+      // §4: any other reports data held past RCV.NXT; one that is reversed, reaches past
+      // anything sent or starts at or below the ACK is not believed (Linux:
+      // tcp_is_sackblock_valid()), and is counted.
+      if (!seqLt(b.left, b.right)) this.host.dropped('sack-reversed');
+      else if (!seqGt(b.right, ack)) continue;
+      else if (seqGt(b.right, this.max)) this.host.dropped('sack-unsent');
+      else if (!seqGt(b.left, ack)) this.host.dropped('sack-below-ack');
+      else fresh += this.flight.sack(b.left, b.right, now, this.rack);
     }
     return fresh;
   }
@@ -517,8 +526,14 @@ export class TcpSender {
     return Math.max(this.smssNow, cc.cwnd + (this.recovery as LossRecovery).extraWindow(this.smssNow));
   }
 
+  /**
+   * RFC 9293 §3.8.6.1: when nothing can go out and no timer runs, the persist timer probes the
+   * window. That includes data in flight after a timeout when the peer shrank its window to
+   * zero under it: nothing may be resent, and §3.8.6 says "If the window shrinks to zero, the
+   * TCP implementation MUST probe it".
+   */
   private checkPersist(now: number): void {
-    const stalled = this.unsent > 0 && this.una === this.max && this.timers.retransmit === undefined;
+    const stalled = (this.unsent > 0 || this.una !== this.max) && this.timers.retransmit === undefined;
     if (!stalled) {
       if (this.timers.persist !== undefined && this.una !== this.max) this.timers.persist = undefined;
       return;

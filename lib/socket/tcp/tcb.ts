@@ -11,10 +11,11 @@
  * negotiates), timestamps.ts (RFC 7323 TSval, TS.Recent, PAWS).
  */
 import { isDrop, type DropReason } from '../../wire/drop';
-import { TcpFlag, TcpRepr, type TcpOptions } from '../../wire/tcp';
+import { ReusableTcpRepr, TcpFlag, type TcpOptions, type TcpRepr } from '../../wire/tcp';
 import type { Random } from '../../random';
 import type { TcpConfig } from './config';
 import type { TcpConnection } from './connection';
+import type { TcpMemory } from './memory';
 import { announcedMss, familyOf, ipHeaderLen, negotiate, receiveWindowScale, sackOptionLen, TCP_BASE_HEADER, TIMESTAMP_OPTION_LEN } from './options';
 import { TcpReceiver } from './rcv';
 import type { SendBuffer } from './send-buffer';
@@ -43,6 +44,8 @@ export interface ConnectionOptions {
   challengeAck?(now: number): boolean;
   /** Counts a segment this connection dropped, by reason (the layer's stats); optional. */
   drop?(reason: DropReason): void;
+  /** The stack-wide budget the buffers are charged to (memory.ts); without it, only the per-connection limits apply. */
+  memory?: TcpMemory;
 }
 
 /**
@@ -69,18 +72,19 @@ const SACK_BLOCKS_WITHOUT_TS = 4;
 const NO_OPTIONS: TcpOptions = Object.freeze({});
 
 /**
- * The payload writer handed to the link: copies straight from the send buffer into the frame.
- * One per connection, reused: the link calls writePayload inside send(), before the buffer moves.
+ * The segment handed to the link: its header, rewritten for every segment, and a writer that
+ * copies the payload straight from the send buffer into the frame. One per connection,
+ * reused: the link writes the frame inside send(), before the buffer moves, and keeps nothing.
  */
 class SegmentOut implements TcpSegmentOut {
-  repr!: TcpRepr;
+  readonly repr = new ReusableTcpRepr();
   private offset = 0;
   private len = 0;
 
   constructor(private readonly buf: SendBuffer) {}
 
-  set(repr: TcpRepr, offset: number, len: number): this {
-    this.repr = repr;
+  /** The payload: `len` bytes from `offset` in the send buffer. */
+  payloadFrom(offset: number, len: number): this {
     this.offset = offset;
     this.len = len;
     return this;
@@ -150,10 +154,10 @@ export abstract class Tcb {
     this.keepAliveIdle = opts.config.keepAliveIdleMs;
     this.tsClock = new TcpTimestamps(opts.random.u32());
     const mss = announcedMss(opts.link.maxPayload(opts.tuple, opts.now));
-    this.snd = new TcpSender(opts.iss >>> 0, opts.config, this.senderHost(), this.timers);
+    this.snd = new TcpSender(opts.iss >>> 0, opts.config, this.senderHost(), this.timers, opts.memory);
     const cfg = opts.config;
     const maxWindow = 0xffff * 2 ** receiveWindowScale(cfg);
-    this.rcv = new TcpReceiver(cfg.receiveBufferSize, cfg.maxOutOfOrderBytes, cfg.quickAckSegments, mss, this.timers, cfg.delayedAckMs, Math.min(cfg.maxReceiveBufferSize, maxWindow));
+    this.rcv = new TcpReceiver(cfg.receiveBufferSize, cfg.maxOutOfOrderBytes, cfg.quickAckSegments, mss, this.timers, cfg.delayedAckMs, Math.min(cfg.maxReceiveBufferSize, maxWindow), opts.memory);
     this.out = new SegmentOut(this.snd.buf);
   }
 
@@ -245,24 +249,22 @@ export abstract class Tcb {
    */
   protected emit(seq: number, len: number, flags: number, now: number, synOptions?: TcpOptions): DropReason | undefined {
     const ack = this.st !== TcpState.SynSent;
-    let options = synOptions ?? NO_OPTIONS;
-    if (synOptions === undefined && (this.tsOn || (this.sackOn && this.rcv.buf.hasOutOfOrder))) {
-      options = {};
-      if (this.tsOn) options.timestamp = { value: this.tsClock.value(now), echo: this.tsClock.echo };
-      if (this.sackOn && this.rcv.buf.hasOutOfOrder) options.sack = this.rcv.buf.sackBlocks(this.tsOn ? SACK_BLOCKS_WITH_TS : SACK_BLOCKS_WITHOUT_TS);
+    const repr = this.out.repr;
+    repr.srcPort = this.tuple.local.port;
+    repr.dstPort = this.tuple.remote.port;
+    repr.seq = seq;
+    repr.ack = ack ? this.rcv.nxt : 0;
+    repr.flags = ack ? flags | TcpFlag.Ack : flags;
+    repr.window = flags & TcpFlag.Syn ? this.rcv.synWindow() : ack ? this.rcv.windowField() : 0;
+    repr.payloadLen = len;
+    if (synOptions !== undefined) {
+      repr.setOptions(synOptions);
+    } else {
+      repr.clearOptions();
+      if (this.tsOn) repr.setTimestamp(this.tsClock.value(now), this.tsClock.echo);
+      if (this.sackOn && this.rcv.buf.hasOutOfOrder) repr.setSack(this.rcv.buf.sackBlocks(this.tsOn ? SACK_BLOCKS_WITH_TS : SACK_BLOCKS_WITHOUT_TS));
     }
-    const window = flags & TcpFlag.Syn ? this.rcv.synWindow() : ack ? this.rcv.windowField() : 0;
-    const repr = new TcpRepr({
-      srcPort: this.tuple.local.port,
-      dstPort: this.tuple.remote.port,
-      seq,
-      ack: ack ? this.rcv.nxt : 0,
-      flags: ack ? flags | TcpFlag.Ack : flags,
-      window,
-      options,
-      payloadLen: len,
-    });
-    const result = this.link.send(this.tuple, this.out.set(repr, seqSub(seq, this.snd.bufSeq), len), now);
+    const result = this.link.send(this.tuple, this.out.payloadFrom(seqSub(seq, this.snd.bufSeq), len), now);
     if (ack) {
       this.lastAckSent = this.rcv.nxt;
       this.rcv.ackSent();
@@ -272,16 +274,16 @@ export abstract class Tcb {
 
   /** A RST: <SEQ=seq><CTL=RST>, or with an ACK field when `ack` is given. Never options (RFC 7323 §3.2). */
   protected sendRst(seq: number, ack: number | undefined, now: number): void {
-    const repr = new TcpRepr({
-      srcPort: this.tuple.local.port,
-      dstPort: this.tuple.remote.port,
-      seq: seq >>> 0,
-      ack: ack === undefined ? 0 : ack >>> 0,
-      flags: ack === undefined ? TcpFlag.Rst : TcpFlag.Rst | TcpFlag.Ack,
-      window: 0,
-      payloadLen: 0,
-    });
-    this.link.send(this.tuple, this.out.set(repr, 0, 0), now);
+    const repr = this.out.repr;
+    repr.srcPort = this.tuple.local.port;
+    repr.dstPort = this.tuple.remote.port;
+    repr.seq = seq >>> 0;
+    repr.ack = ack === undefined ? 0 : ack >>> 0;
+    repr.flags = ack === undefined ? TcpFlag.Rst : TcpFlag.Rst | TcpFlag.Ack;
+    repr.window = 0;
+    repr.payloadLen = 0;
+    repr.clearOptions();
+    this.link.send(this.tuple, this.out.payloadFrom(0, 0), now);
   }
 
   /**
@@ -308,6 +310,7 @@ export abstract class Tcb {
         const payload = Math.min(this.link.maxPayload(this.tuple, now), this.pathMtu === undefined ? Infinity : this.pathMtu - ip);
         return payload - TCP_BASE_HEADER;
       },
+      dropped: (reason: DropReason) => this.dropped(reason),
       optionBytes: () => {
         let n = this.tsOn ? TIMESTAMP_OPTION_LEN : 0;
         if (this.sackOn && this.rcv.buf.hasOutOfOrder) {
@@ -330,6 +333,10 @@ export abstract class Tcb {
     const wasTimeWait = this.st === TcpState.TimeWait;
     this.st = TcpState.Closed;
     this.timers.clear();
+    // memory.ts: nothing more is sent or arrives; the buffers leave the stack's budget (what is
+    // left to read stays readable).
+    this.snd.buf.releaseMemory();
+    this.rcv.buf.releaseMemory();
     if (err !== undefined) this.err = err;
     if (!wasTimeWait) this.signal('closed');
   }

@@ -2,7 +2,7 @@ import { Ipv4Address, Ipv6Address } from '../../wire/address';
 import { isDrop, type DropReason } from '../../wire/drop';
 import { IpProtocol, type Ipv4Repr } from '../../wire/ipv4';
 import { Ipv6NextHeader, type Ipv6Repr } from '../../wire/ipv6';
-import { TcpFlag, TcpPacket, TcpRepr, type TcpOptions, type TcpPseudoHeader } from '../../wire/tcp';
+import { ReusableTcpRepr, TcpFlag, TcpRepr, type TcpOptions, type TcpPseudoHeader } from '../../wire/tcp';
 import { uniformInt } from '../../random';
 import type { StackContext } from '../../iface/context';
 import type { Ipv4Arrival, Ipv4ErrorReport, Ipv4Layer, Ipv4Send } from '../../iface/ipv4';
@@ -10,6 +10,7 @@ import type { Ipv6Arrival, Ipv6ErrorReport, Ipv6Layer, Ipv6Send } from '../../if
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config';
 import { TcpConnection, type ConnectionOptions } from './connection';
 import { IsnGenerator } from './isn';
+import { TcpMemory } from './memory';
 import { TcpListener, type TcpListenerOwner } from './listener';
 import { seqAdd, seqGt, seqInWindow, seqSub } from './seq';
 import { announcedMss, minPathMtu, synAckOptions } from './options';
@@ -98,6 +99,8 @@ export class Tcp implements TcpListenerOwner {
   };
   private readonly challengeAck = (now: number): boolean => this.takeChallenge(now);
   private readonly countDrop = (reason: string): void => this.ctx.stats.tcp.drop(reason);
+  /** The budget every connection's buffers are charged to (memory.ts; Linux: tcp_mem). */
+  readonly memory: TcpMemory;
 
   constructor(
     private readonly ipv4: Ipv4Layer,
@@ -106,6 +109,7 @@ export class Tcp implements TcpListenerOwner {
     config: Partial<TcpConfig> = {},
   ) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
+    this.memory = new TcpMemory(this.config.memoryPressureBytes, this.config.memoryLimitBytes);
     this.isn = new IsnGenerator(ctx.random);
     this.cookies = new SynCookies(ctx.random);
     this.link = { send: (tuple, seg, now) => this.transmit(tuple, seg, now), maxPayload: (tuple, now) => this.maxPayload(tuple, now) };
@@ -237,7 +241,7 @@ export class Tcp implements TcpListenerOwner {
   }
 
   private options(tuple: TcpFourTuple, iss: number, now: number): ConnectionOptions {
-    return { tuple, iss, config: this.config, link: this.link, random: this.ctx.random, now, notify: this.notify, challengeAck: this.challengeAck, drop: this.countDrop };
+    return { tuple, iss, config: this.config, link: this.link, random: this.ctx.random, now, notify: this.notify, challengeAck: this.challengeAck, drop: this.countDrop, memory: this.memory };
   }
 
   // ---- receiving ----
@@ -253,22 +257,42 @@ export class Tcp implements TcpListenerOwner {
     this.segmentIn(ip.src, ip.dst, payload, now);
   }
 
+  /**
+   * The segment being read: parsed into the same object every time, so a segment allocates no
+   * view, repr or options. Nothing keeps it past segmentIn (what outlives it is copied).
+   */
+  private readonly rxSeg = new ReusableTcpRepr();
+  private readonly rxPseudo = { src: Ipv4Address.UNSPECIFIED as IpAddress, dst: Ipv4Address.UNSPECIFIED as IpAddress };
+  /** The connection of the last segment: the next one of the same flow finds it without a map key. */
+  private lastConn: TcpConnection | undefined;
+
   private segmentIn(src: IpAddress, dst: IpAddress, payload: Uint8Array, now: number): void {
     const stats = this.ctx.stats.tcp;
-    const pkt = TcpPacket.checked(payload);
-    if (isDrop(pkt)) return stats.drop(pkt);
-    const seg = TcpRepr.parse(pkt, { src, dst } as TcpPseudoHeader);
-    if (isDrop(seg)) return stats.drop(seg);
+    const seg = this.rxSeg;
+    const pseudo = this.rxPseudo;
+    pseudo.src = src;
+    pseudo.dst = dst;
+    const bad = seg.parse(payload, pseudo as TcpPseudoHeader);
+    if (bad !== undefined) return stats.drop(bad);
     // Nobody can be answered at the unspecified address.
     if (src.isUnspecified) return stats.drop('bad-source');
     stats.rx++;
-    const conn = this.connections.get(tupleKey(dst, seg.dstPort, src, seg.srcPort));
+    // A live connection is the only one under its key (connect and adopt take a key only
+    // when no live connection holds it), so the last one, still live and of this flow, is
+    // what the map would give.
+    let conn = this.lastConn;
+    if (conn === undefined || conn.finished || !isFlowOf(conn.tuple, dst, seg.dstPort, src, seg.srcPort)) {
+      conn = this.connections.get(tupleKey(dst, seg.dstPort, src, seg.srcPort));
+    }
+    // Only a live one is remembered, so no finished connection (and its buffers) is held.
+    this.lastConn = undefined;
     if (conn && !conn.finished) {
       const reincarnation = this.reincarnation(conn, seg);
       const l = reincarnation === undefined ? undefined : this.listenerFor(dst, seg.dstPort);
       if (l === undefined) {
         conn.segment(seg, now);
         this.settle(conn);
+        if (!conn.finished) this.lastConn = conn;
         return;
       }
       conn.abort(now);
@@ -531,13 +555,13 @@ export class Tcp implements TcpListenerOwner {
     const dst = tuple.remote.address;
     const src = tuple.local.address;
     if (dst instanceof Ipv4Address) {
-      const path = this.ipv4.route(dst, src as Ipv4Address);
-      if (isDrop(path)) return IPV4_MIN_PATH - IPV4_HEADER;
-      return Math.min(path.iface.mtu, this.pathMtus.get(dst, now) ?? Infinity, IPV4_MAX_PACKET) - IPV4_HEADER;
+      const iface = this.ipv4.interfaceFor(dst, src as Ipv4Address);
+      if (isDrop(iface)) return IPV4_MIN_PATH - IPV4_HEADER;
+      return Math.min(iface.mtu, this.pathMtus.get(dst, now) ?? Infinity, IPV4_MAX_PACKET) - IPV4_HEADER;
     }
-    const path = this.ipv6.route(dst, src as Ipv6Address, now);
-    if (isDrop(path)) return IPV6_MIN_PATH - IPV6_HEADER;
-    const mtu = Math.min(path.iface.mtu, path.iface.ipv6?.autoconf.mtu ?? Infinity, this.ipv6.destinations.pathMtu(dst, now) ?? Infinity);
+    const iface = this.ipv6.interfaceFor(dst, src as Ipv6Address, now);
+    if (isDrop(iface)) return IPV6_MIN_PATH - IPV6_HEADER;
+    const mtu = Math.min(iface.mtu, iface.ipv6?.autoconf.mtu ?? Infinity, this.ipv6.destinations.pathMtu(dst, now) ?? Infinity);
     return Math.min(Math.max(IPV6_MIN_PATH, mtu) - IPV6_HEADER, IPV6_MAX_PAYLOAD);
   }
 
@@ -630,6 +654,15 @@ function tupleKey(local: IpAddress, localPort: number, remote: IpAddress, remote
     return String.fromCharCode(local.value >>> 16, local.value & 0xffff, localPort, r >>> 16, r & 0xffff, remotePort);
   }
   return local.key + String.fromCharCode(localPort) + (remote as Ipv6Address).key + String.fromCharCode(remotePort);
+}
+
+/** Whether `tuple` is the flow of a segment that came from `remote` to `local`. */
+function isFlowOf(tuple: TcpFourTuple, local: IpAddress, localPort: number, remote: IpAddress, remotePort: number): boolean {
+  if (tuple.local.port !== localPort || tuple.remote.port !== remotePort) return false;
+  const l = tuple.local.address;
+  const r = tuple.remote.address;
+  if (l instanceof Ipv4Address) return local instanceof Ipv4Address && l.value === local.value && (r as Ipv4Address).value === (remote as Ipv4Address).value;
+  return local instanceof Ipv6Address && l.equals(local) && (r as Ipv6Address).equals(remote as Ipv6Address);
 }
 
 /** A listener's key: a tag for the family and wildcard, then the address and port. */

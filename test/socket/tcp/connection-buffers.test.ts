@@ -87,12 +87,12 @@ describe('RecvBuffer', () => {
   it('refuses held data beyond its byte budget or block count', () => {
     const b = new RecvBuffer(0, 100_000, 1000);
     expect(b.insert(10, bytes(1000))).toBe('out-of-order');
-    expect(b.insert(5000, bytes(1))).toBe('dropped');
+    expect(b.insert(5000, bytes(1))).toBe('out-of-order-full');
     // Data already held costs nothing.
     expect(b.insert(10, bytes(1000))).toBe('out-of-order');
     const many = new RecvBuffer(0, 100_000, 100_000);
     for (let i = 0; i < MAX_OUT_OF_ORDER_BLOCKS; i++) expect(many.insert(2 + 2 * i, bytes(1))).toBe('out-of-order');
-    expect(many.insert(2 + 2 * MAX_OUT_OF_ORDER_BLOCKS, bytes(1))).toBe('dropped');
+    expect(many.insert(2 + 2 * MAX_OUT_OF_ORDER_BLOCKS, bytes(1))).toBe('out-of-order-full');
   });
 
   it('keeps held data in place when the ring grows', () => {
