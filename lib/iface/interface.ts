@@ -190,7 +190,7 @@ export class NetInterface implements ArpLink, AcdSink {
   /** Whether `dst` is a broadcast address on this interface (limited or subnet-directed). */
   isBroadcast(dst: Ipv4Address): boolean {
     if (dst.isBroadcast) return true;
-    for (const b of this.bindings) if (b.cidr.broadcast?.equals(dst)) return true;
+    for (const b of this.bindings) if (b.cidr.isDirectedBroadcast(dst)) return true;
     return false;
   }
 

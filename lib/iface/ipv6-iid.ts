@@ -112,5 +112,13 @@ export function maskPrefix(addr: Ipv6Address, prefixLen: number): Ipv6Address {
 
 /** Whether the first `prefixLen` bits of `addr` are those of `prefix`. */
 export function inPrefix(prefix: Ipv6Address, prefixLen: number, addr: Ipv6Address): boolean {
-  return maskPrefix(addr, prefixLen).equals(maskPrefix(prefix, prefixLen));
+  // Compared in place: this runs for every packet sent (on-link checks), so it allocates nothing.
+  const a = addr.bytes;
+  const p = prefix.bytes;
+  const whole = prefixLen >>> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== p[i]) return false;
+  const bits = prefixLen & 7;
+  if (bits === 0) return true;
+  const mask = (0xff << (8 - bits)) & 0xff;
+  return (a[whole] & mask) === (p[whole] & mask);
 }

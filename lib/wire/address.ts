@@ -226,6 +226,11 @@ export class Ipv4Cidr {
     return ((addr.value ^ this.address.value) & this.mask) === 0;
   }
 
+  /** Whether `addr` is this subnet's directed broadcast, without building it (a per-packet check). */
+  isDirectedBroadcast(addr: Ipv4Address): boolean {
+    return this.prefixLen < 31 && addr.value === (this.address.value | ~this.mask) >>> 0;
+  }
+
   toString(): string {
     return `${this.address}/${this.prefixLen}`;
   }

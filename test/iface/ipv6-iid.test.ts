@@ -117,5 +117,15 @@ describe('prefix helpers', () => {
     expect(inPrefix(ip6('2001:db8:1::'), 64, ip6('2001:db8:1::99'))).toBe(true);
     expect(inPrefix(ip6('2001:db8:1::'), 64, ip6('2001:db8:1:1::99'))).toBe(false);
     expect(inPrefix(ip6('2001:db8:1::'), 63, ip6('2001:db8:1:1::99'))).toBe(true);
+    // Agrees with masking for every length, on addresses that differ in one bit.
+    for (let len = 0; len <= 128; len++) {
+      for (const bit of [0, 7, 8, 63, 64, 100, 127]) {
+        const b = ip6('2001:db8:ffff:0:1234:5678:9abc:def0').bytes.slice();
+        b[bit >> 3] ^= 0x80 >> (bit & 7);
+        const other = Ipv6Address.fromBytes(b);
+        const prefix = ip6('2001:db8:ffff:0:1234:5678:9abc:def0');
+        expect(inPrefix(prefix, len, other), `len ${len} bit ${bit}`).toBe(maskPrefix(other, len).equals(maskPrefix(prefix, len)));
+      }
+    }
   });
 });

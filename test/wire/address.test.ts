@@ -123,6 +123,7 @@ describe('Ipv4Cidr', () => {
     expect(cidr.toString()).toBe(text);
     expect(cidr.network.toString()).toBe(network);
     expect(cidr.broadcast?.toString()).toBe(broadcast);
+    expect(cidr.isDirectedBroadcast(Ipv4Address.parse(broadcast ?? '255.255.255.255'))).toBe(broadcast !== undefined);
     expect(cidr.mask).toBe(mask);
   });
 
