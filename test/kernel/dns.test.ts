@@ -8,10 +8,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'vitest';
-import { createLab, prerequisiteProblems, tunAvailable, type Lab, type StackProcess } from '../lab/lab.js';
+import { prerequisiteProblems, tunAvailable, type Lab, type StackProcess } from '../lab/lab.js';
+import { labRunner, Scenario, TEST_MS } from './scenario';
 import { until } from './wait';
 
 const PYTHON = '/usr/bin/python3';
@@ -23,7 +23,6 @@ const APP = path.join(__dirname, 'apps', 'dns-resolve.js');
 const NAME = 'pytcp-test.lab';
 const MISSING = 'not-here.lab';
 const PORT = 5099;
-const TEST_MS = 90_000;
 
 /** One datagram received on the peer's address: prints `ready`, then `got <payload> from <address>`. */
 const RECEIVE_ONE = [
@@ -57,28 +56,20 @@ async function startDnsmasq(lab: Lab, dir: string, dhcp: boolean): Promise<strin
   return log;
 }
 
+const runInLab = labRunner('dns', Scenario);
+
 /** Runs the app against dnsmasq in a lab of its own; the lab always goes, the output stays when it failed. */
 async function inLab(name: string, env: NodeJS.ProcessEnv, dhcp: boolean, check: (app: StackProcess, received: string, log: string) => void): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pytcp-dns-${name}-`));
-  let lab: Lab | undefined;
-  let app: StackProcess | undefined;
-  try {
-    lab = await createLab({ name });
-    const log = await startDnsmasq(lab, dir, dhcp);
-    const receiver = output(lab.spawn(lab.peerNs, [PYTHON, '-c', RECEIVE_ONE], { timeoutMs: TEST_MS }));
+  await runInLab(name, async (s) => {
+    const log = await startDnsmasq(s.lab, s.dir, dhcp);
+    const receiver = output(s.lab.spawn(s.lab.peerNs, [PYTHON, '-c', RECEIVE_ONE], { timeoutMs: TEST_MS }));
     await until(() => receiver.text.includes('ready'), 10_000, () => `the peer's receiver did not start: ${receiver.text}`);
-    app = lab.startApp(APP, [NAME, MISSING, String(PORT)], { env: { PYTCP_IPV6: 'off', ...env }, timeoutMs: TEST_MS });
+    const app = s.startApp(APP, [NAME, MISSING, String(PORT)], { PYTCP_IPV6: 'off', ...env });
     const exit = await app.exited;
     if (exit.code !== 0) throw new Error(`the app exited with ${exit.code ?? exit.signal}\n${app.describe()}`);
     await until(() => receiver.text.includes('got '), 5_000, () => `the peer received nothing: ${receiver.text}`);
     check(app, receiver.text, fs.readFileSync(log, 'utf8'));
-    fs.rmSync(dir, { recursive: true, force: true });
-  } catch (err) {
-    console.warn(`test/kernel/dns (${name}) failed; kept ${dir}\n${app?.describe() ?? ''}`);
-    throw err;
-  } finally {
-    await lab?.destroy();
-  }
+  });
 }
 
 describe.skipIf(problems.length > 0).concurrent('names resolved through the stack by dnsmasq in the peer namespace', () => {

@@ -13,7 +13,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, type ExpectStatic } from 'vitest';
-import { createLab, prerequisiteProblems, tunAvailable, type ExecResult, type Lab, type StackProcess } from '../lab/lab.js';
+import { prerequisiteProblems, tunAvailable, type ExecResult, type StackProcess } from '../lab/lab.js';
+import { labRunner, LINE_MS, READY_MS, Scenario, TEST_MS } from './scenario';
 import { until } from './wait';
 
 const PYTHON = '/usr/bin/python3';
@@ -22,10 +23,6 @@ if (!fs.existsSync(PYTHON)) problems.push(`${PYTHON} is missing: install it with
 if (problems.length > 0) console.warn(`SKIPPING test/kernel/tcp-services: ${problems.join('; ')}`);
 
 const EXAMPLES = path.resolve(__dirname, '../../examples');
-/** Probing (up to 9 s) with room for a busy 2-core machine running the other tests. */
-const READY_MS = 30_000;
-const LINE_MS = 10_000;
-const TEST_MS = 90_000;
 /** nc's idle timeout: far above what a working exchange takes, far below the test's limit. */
 const NC_IDLE_S = 20;
 /** A daytime connection that ends by the server's FIN ends long before nc's idle timeout. */
@@ -42,35 +39,16 @@ except ConnectionResetError:
     print('reset', flush=True)
 `;
 
-/** One test's lab and the processes it started. */
-class Scenario {
-  readonly processes: StackProcess[] = [];
-
-  constructor(readonly lab: Lab) {}
-
-  /** The stack's IPv4 address. */
-  get ip(): string {
-    return this.lab.stackIpv4(0);
-  }
-
+/** A lab for the TCP services: the examples under the preload or `pytcp up`, the peer's nc against them. */
+class ServicesScenario extends Scenario {
   /** An example under the preload, on IPv4 and on `IPV6` (its DAD takes about a second). */
   app(script: string, args: string[] = []): StackProcess {
-    const env = { PYTCP_IPV4: `${this.ip}/${this.lab.prefixLen}`, PYTCP_IPV6: `${IPV6}/64` };
-    return this.track(this.lab.startApp(path.join(EXAMPLES, script), args, { env, timeoutMs: TEST_MS }));
-  }
-
-  stack(args: string[]): StackProcess {
-    return this.track(this.lab.startStack(['--ipv4', `${this.ip}/${this.lab.prefixLen}`, ...args], { timeoutMs: TEST_MS }));
-  }
-
-  private track(process: StackProcess): StackProcess {
-    this.processes.push(process);
-    return process;
+    return this.startApp(path.join(EXAMPLES, script), args, { PYTCP_IPV4: `${this.ip}/${this.lab.prefixLen}`, PYTCP_IPV6: `${IPV6}/64` });
   }
 
   /** A shell pipeline in the kernel peer's namespace. */
   sh(script: string, timeoutMs = 30_000): Promise<ExecResult> {
-    return this.lab.exec(this.lab.peerNs, ['sh', '-c', script], { timeoutMs });
+    return this.peer(['sh', '-c', script], timeoutMs);
   }
 
   /** `nc` to `host`:`port` with `input` (then a FIN: -N); what came back, and how long it took. */
@@ -78,16 +56,6 @@ class Scenario {
     const start = Date.now();
     const result = await this.sh(`${input} | nc -N -w ${NC_IDLE_S} ${host} ${port}`);
     return { ...result, ms: Date.now() - start };
-  }
-
-  /** Waits until the kernel peer's ping reaches `ip`: the stack has finished probing and answers ARP/ND. */
-  async reachable(ip: string): Promise<void> {
-    const end = Date.now() + READY_MS;
-    for (;;) {
-      const ping = await this.lab.exec(this.lab.peerNs, ['ping', '-c', '1', '-W', '1', ip]);
-      if (ping.code === 0) return;
-      if (Date.now() > end) throw new Error(`the peer never reached ${ip} within ${READY_MS} ms:\n${ping.stdout}${ping.stderr}`);
-    }
   }
 
   /** A command left running in the peer's namespace (stopped with the lab); what it printed so far. */
@@ -140,20 +108,7 @@ class Scenario {
   }
 }
 
-/** Runs `body` in a lab of its own; the lab always goes, the processes' output is shown when it failed. */
-async function inLab(name: string, body: (s: Scenario) => Promise<void>): Promise<void> {
-  let scenario: Scenario | undefined;
-  try {
-    scenario = new Scenario(await createLab({ name }));
-    await body(scenario);
-  } catch (err) {
-    const output = scenario?.processes.map((p) => p.describe()).join('\n') ?? '';
-    console.warn(`test/kernel/tcp-services (${name}) failed\n${output}`);
-    throw err;
-  } finally {
-    await scenario?.lab.destroy();
-  }
-}
+const inLab = labRunner('tcp-services', ServicesScenario);
 
 describe.skipIf(problems.length > 0).concurrent('TCP echo, discard and daytime on the stack against the Linux kernel', () => {
   it('pytcp up --service serves echo, discard and daytime over TCP on IPv4 and IPv6, and ends its connections at SIGTERM', async ({ expect }) => {

@@ -17,7 +17,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createLab, prerequisiteProblems, type Capture, type ExecResult, type Lab, type StackProcess } from '../lab/lab.js';
+import { prerequisiteProblems, type Capture, type StackProcess } from '../lab/lab.js';
+import { escape, exitWithin, labRunner, LINE_MS, Scenario, TEST_MS } from './scenario';
 import { until } from './wait';
 
 /** What the peer runs, with the Debian package that brings it (the lab's own list lacks some). */
@@ -39,8 +40,6 @@ for (const [tool, pkg] of PEER_TOOLS) if (!onPath(tool)) problems.push(`\`${tool
 if (problems.length > 0) console.warn(`SKIPPING test/kernel/tcp: ${problems.join('; ')}`);
 
 const APPS = path.join(__dirname, 'apps');
-const LINE_MS = 10_000;
-const TEST_MS = 90_000;
 /** A bulk transfer, 100 MB, and what one under loss carries each way. */
 const BULK = 100_000_000;
 const LOSSY = 20_000_000;
@@ -49,10 +48,6 @@ const SMALL = 1_000_000;
 const LOSS_PERCENT = 2;
 /** Time for the last packets to reach tcpdump before it is stopped. */
 const CAPTURE_SETTLE_MS = 300;
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function sha256(bytes: Uint8Array): string {
   return crypto.createHash('sha256').update(bytes).digest('hex');
@@ -83,32 +78,14 @@ function writeTestData(): TestData {
   return { dir, bulk: write('bulk.bin', BULK), lossy: write('lossy.bin', LOSSY), small: write('small.bin', SMALL) };
 }
 
-/** One test's lab, the processes it started and a scratch directory for pcaps. */
-class Scenario {
-  readonly processes: StackProcess[] = [];
-  readonly captures: Capture[] = [];
-
-  constructor(
-    readonly lab: Lab,
-    readonly dir: string,
-  ) {}
-
-  /** The stack's address, as the apps are given it. */
-  get ip(): string {
-    return this.lab.stackIpv4(0);
-  }
+/** A lab for the TCP apps, with the peer's kernel TCP, nftables and a headers-only tcpdump. */
+class TcpScenario extends Scenario {
+  protected override readonly settleMs = CAPTURE_SETTLE_MS;
 
   /** An app in the switch namespace, IPv4 only; `nodeArgs: []` runs it without the preload. */
   app(script: string, args: string[] = [], nodeArgs?: string[], extraEnv: NodeJS.ProcessEnv = {}): StackProcess {
     const env = { PYTCP_IPV4: `${this.ip}/${this.lab.prefixLen}`, PYTCP_IPV6: 'off', ...extraEnv };
-    const app = this.lab.startApp(path.join(APPS, script), args, { env, nodeArgs, timeoutMs: TEST_MS });
-    this.processes.push(app);
-    return app;
-  }
-
-  /** A command in the kernel peer's namespace; `sh -c` for a pipeline. */
-  peer(argv: string[], timeoutMs = 10_000): Promise<ExecResult> {
-    return this.lab.exec(this.lab.peerNs, argv, { timeoutMs });
+    return this.startApp(path.join(APPS, script), args, env, nodeArgs);
   }
 
   /** A shell command line in the peer that must succeed; its output. */
@@ -138,7 +115,7 @@ class Scenario {
    * tcpdump on the peer's side of the link, headers only (128 bytes a frame, so a 40 MB
    * transfer makes a few MB of pcap); started when this resolves.
    */
-  async capture(name: string): Promise<Capture> {
+  override async capture(name: string): Promise<Capture> {
     const file = path.join(this.dir, `${name}.pcap`);
     const child = this.lab.spawn(this.lab.peerNs, ['tcpdump', '-i', this.lab.peerIf, '-n', '-s', '128', '-U', '--immediate-mode', '-Z', 'root', '-w', file]);
     let stderr = '';
@@ -168,51 +145,9 @@ class Scenario {
     this.captures.push(capture);
     return capture;
   }
-
-  /**
-   * Stops `capture` (a moment after the last packet, which tcpdump writes at once) and
-   * returns tcpdump's summaries of it narrowed by `filter`, each continuation line (-v)
-   * joined to its packet's.
-   */
-  async read(capture: Capture, filter: string, flags: string[] = []): Promise<string[]> {
-    await new Promise((r) => setTimeout(r, CAPTURE_SETTLE_MS));
-    await capture.stop();
-    const result = await this.peer(['tcpdump', '-r', capture.file, '-n', ...flags, filter], 30_000);
-    if (result.code !== 0) throw new Error(`tcpdump -r ${capture.file} failed: ${result.stderr}`);
-    return result.stdout.replace(/\n\s+/g, ' ').split('\n').filter(Boolean);
-  }
 }
 
-/** Runs `body` in a lab of its own; the lab always goes, the pcaps and output stay when it failed. */
-async function inLab(name: string, body: (s: Scenario) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pytcp-tcp-${name}-`));
-  let scenario: Scenario | undefined;
-  try {
-    scenario = new Scenario(await createLab({ name }), dir);
-    await body(scenario);
-    fs.rmSync(dir, { recursive: true, force: true });
-  } catch (err) {
-    const output = scenario?.processes.map((p) => p.describe()).join('\n') ?? '';
-    console.warn(`test/kernel/tcp (${name}) failed; kept ${dir}\n${output}`);
-    throw err;
-  } finally {
-    if (scenario) {
-      await Promise.all(scenario.captures.map((c) => c.stop()));
-      await scenario.lab.destroy();
-    }
-  }
-}
-
-/** The exit of `process` within `ms`, or a rejection saying it still runs. */
-function exitWithin(process: StackProcess, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still running ${ms} ms later\n${process.describe()}`)), ms);
-    process.exited.then((exit) => {
-      clearTimeout(timer);
-      resolve(exit);
-    });
-  });
-}
+const inLab = labRunner('tcp', TcpScenario);
 
 /** Runs `fn` and returns its result with the milliseconds it took. */
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

@@ -11,11 +11,11 @@
  * pcaps are kept, and their paths printed with the apps' output, only when a test failed.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'vitest';
-import { createLab, prerequisiteProblems, tunAvailable, type Capture, type ExecResult, type Lab, type StackProcess } from '../lab/lab.js';
+import { prerequisiteProblems, tunAvailable, type StackProcess } from '../lab/lab.js';
+import { escape, exitWithin, labRunner, LINE_MS, READY_MS, Scenario, TEST_MS } from './scenario';
 
 const PYTHON = '/usr/bin/python3';
 const problems = tunAvailable() ? prerequisiteProblems(['ping', 'socat', 'nc', 'tcpdump']) : ['/dev/net/tun is missing (needs root and the tun module)'];
@@ -27,16 +27,6 @@ const EXAMPLES = path.join(REPO, 'examples');
 const APPS = path.join(__dirname, 'apps');
 const UDP_PEER = path.join(APPS, 'udp-peer.py');
 const REGISTER_URL = pathToFileURL(path.join(REPO, 'dist', 'shim', 'register.js')).href;
-/** Probing (up to 9 s) with room for a busy 2-core machine running the other tests. */
-const READY_MS = 30_000;
-const LINE_MS = 10_000;
-const TEST_MS = 90_000;
-/** tcpdump's buffer timeout (1 s) and a margin. */
-const CAPTURE_BLOCK_MS = 1_500;
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** The EUI-64 link-local address of a MAC (RFC 4291 Appendix A): the U/L bit flipped, ff:fe in the middle. */
 function eui64LinkLocal(mac: string): string {
@@ -45,39 +35,11 @@ function eui64LinkLocal(mac: string): string {
   return `fe80::${words.map((w) => w.toString(16)).join(':')}`;
 }
 
-/** One test's lab, the processes it started and a scratch directory for pcaps. */
-class Scenario {
-  readonly processes: StackProcess[] = [];
-  readonly captures: Capture[] = [];
-
-  constructor(
-    readonly lab: Lab,
-    readonly dir: string,
-  ) {}
-
-  /** The stack's address, as the apps and `pytcp up` are given it. */
-  get ip(): string {
-    return this.lab.stackIpv4(0);
-  }
-
+/** A lab for the dgram apps: they run under the preload, and the peer exchanges datagrams with udp-peer.py. */
+class UdpScenario extends Scenario {
   /** An app under the preload, IPv4 only (no DAD or MLD of its own on the wire). */
   app(script: string, args: string[] = [], nodeArgs?: string[]): StackProcess {
-    const env = { PYTCP_IPV4: `${this.ip}/${this.lab.prefixLen}`, PYTCP_IPV6: 'off' };
-    return this.track(this.lab.startApp(script, args, { env, nodeArgs, timeoutMs: TEST_MS }));
-  }
-
-  stack(args: string[]): StackProcess {
-    return this.track(this.lab.startStack(['--ipv4', `${this.ip}/${this.lab.prefixLen}`, ...args], { timeoutMs: TEST_MS }));
-  }
-
-  private track(process: StackProcess): StackProcess {
-    this.processes.push(process);
-    return process;
-  }
-
-  /** A command in the kernel peer's namespace; `sh -c` for a pipeline. */
-  peer(argv: string[], timeoutMs = 10_000): Promise<ExecResult> {
-    return this.lab.exec(this.lab.peerNs, argv, { timeoutMs });
+    return this.startApp(script, args, { PYTCP_IPV4: `${this.ip}/${this.lab.prefixLen}`, PYTCP_IPV6: 'off' }, nodeArgs);
   }
 
   /** `udp-peer.py`'s one line: `reply N bytes same`, `error E...` or `timeout`. */
@@ -85,67 +47,9 @@ class Scenario {
     const result = await this.peer([PYTHON, UDP_PEER, host, String(port), String(size), String(waitS)]);
     return (result.stdout + result.stderr).trim();
   }
-
-  /** Waits until the kernel peer's ping reaches `ip`: the stack has finished probing and answers ARP. */
-  async reachable(ip = this.ip): Promise<void> {
-    const end = Date.now() + READY_MS;
-    for (;;) {
-      const ping = await this.peer(['ping', '-c', '1', '-W', '1', ip]);
-      if (ping.code === 0) return;
-      if (Date.now() > end) throw new Error(`the peer never reached ${ip} within ${READY_MS} ms:\n${ping.stdout}${ping.stderr}`);
-    }
-  }
-
-  async capture(name: string): Promise<Capture> {
-    const capture = await this.lab.capture(path.join(this.dir, `${name}.pcap`));
-    this.captures.push(capture);
-    return capture;
-  }
-
-  /**
-   * Stops `capture` and returns tcpdump's one-line summaries of it, narrowed by `filter`.
-   * tcpdump (without --immediate-mode) takes packets from the kernel in blocks it is handed
-   * once a second: stopping it sooner than that after the last packet loses the block.
-   */
-  async read(capture: Capture, filter: string): Promise<string[]> {
-    await new Promise((r) => setTimeout(r, CAPTURE_BLOCK_MS));
-    await capture.stop();
-    const result = await this.peer(['tcpdump', '-r', capture.file, '-n', filter]);
-    if (result.code !== 0) throw new Error(`tcpdump -r ${capture.file} failed: ${result.stderr}`);
-    return result.stdout.split('\n').filter(Boolean);
-  }
 }
 
-/** Runs `body` in a lab of its own; the lab always goes, the pcaps and output stay when it failed. */
-async function inLab(name: string, body: (s: Scenario) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pytcp-udp-${name}-`));
-  let scenario: Scenario | undefined;
-  try {
-    scenario = new Scenario(await createLab({ name }), dir);
-    await body(scenario);
-    fs.rmSync(dir, { recursive: true, force: true });
-  } catch (err) {
-    const output = scenario?.processes.map((p) => p.describe()).join('\n') ?? '';
-    console.warn(`test/kernel/udp-shim (${name}) failed; kept ${dir}\n${output}`);
-    throw err;
-  } finally {
-    if (scenario) {
-      await Promise.all(scenario.captures.map((c) => c.stop()));
-      await scenario.lab.destroy();
-    }
-  }
-}
-
-/** The exit of `process` within `ms`, or a rejection saying it still runs. */
-function exitWithin(process: StackProcess, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still running ${ms} ms later\n${process.describe()}`)), ms);
-    process.exited.then((exit) => {
-      clearTimeout(timer);
-      resolve(exit);
-    });
-  });
-}
+const inLab = labRunner('udp-shim', UdpScenario);
 
 describe.skipIf(problems.length > 0).concurrent('unmodified dgram programs on the stack against the Linux kernel', () => {
   it('the echo example answers socat, nc and the echo client example', async ({ expect }) => {
@@ -285,8 +189,7 @@ describe.skipIf(problems.length > 0).concurrent('unmodified dgram programs on th
     await inLab('link-local', async (s) => {
       // PYTCP_IPV6 unset: IPv6 with the EUI-64 link-local address only (RFC 4291 §2.5.6, RFC 4862 §5.3).
       const env = { PYTCP_IPV4: `${s.ip}/${s.lab.prefixLen}` };
-      const app = s.lab.startApp(path.join(APPS, 'echo-rinfo.js'), ['7'], { env, timeoutMs: TEST_MS });
-      s.processes.push(app);
+      const app = s.startApp(path.join(APPS, 'echo-rinfo.js'), ['7'], env);
       await app.waitForLine('echo-rinfo on :::7', LINE_MS, 'stdout');
       const linkLocal = eui64LinkLocal(s.lab.stackMac);
       // DAD (1 s) before the address answers; the peer's first tries may time out.

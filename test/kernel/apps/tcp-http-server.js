@@ -13,10 +13,9 @@ const path = require('node:path');
 const DIST = path.resolve(__dirname, '../../../dist');
 const { running } = require(path.join(DIST, 'shim/register.js'));
 const { createTcpServer } = require(path.join(DIST, 'lib/tcp-socket.js'));
+const { sendKeystream } = require('./keystream');
 
 const port = Number(process.argv[2]);
-const BLOCK = 64 * 1024;
-const ZEROS = Buffer.alloc(BLOCK);
 
 function respond(socket, status, headers, body) {
   const head = [`HTTP/1.1 ${status}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), 'Connection: close', '', ''].join('\r\n');
@@ -27,24 +26,10 @@ function respond(socket, status, headers, body) {
   }
 }
 
-/** Streams `total` keystream bytes, waiting for 'drain' whenever the socket's queue is full. */
+/** Streams `total` keystream bytes after the head. */
 function download(socket, total) {
   respond(socket, '200 OK', { 'Content-Type': 'application/octet-stream', 'Content-Length': total });
-  const cipher = crypto.createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16));
-  const hash = crypto.createHash('sha256');
-  const started = performance.now();
-  let left = total;
-  const pump = () => {
-    while (left > 0) {
-      const block = cipher.update(left >= BLOCK ? ZEROS : ZEROS.subarray(0, left));
-      hash.update(block);
-      left -= block.length;
-      if (!socket.write(block)) return void socket.once('drain', pump);
-    }
-    socket.end();
-    console.log(`sent ${total} bytes sha256 ${hash.digest('hex')} in ${Math.round(performance.now() - started)} ms`);
-  };
-  pump();
+  sendKeystream(socket, total);
 }
 
 /** Takes `total` body bytes (`first` already came with the head), then answers with their count and hash. */
