@@ -3,7 +3,9 @@
 /**
  * `npm run demo`: builds the lab (network namespaces, a bridge, a TAP), starts `pytcp up`
  * on the TAP with the packet log on, lets the Linux kernel next door ping and arping it,
- * shows what both sides saw, and removes everything again (also on Ctrl-C).
+ * then runs an unmodified Node program (examples/udp-echo-server.js, plain node:dgram)
+ * over the stack with `--require pytcp/register` and the kernel's nc talks to it, then the
+ * TCP echo example; shows what both sides saw, and removes everything again (also on Ctrl-C).
  * Exit 0 when the kernel got its answers, 1 with one message saying why otherwise.
  */
 const fs = require('node:fs');
@@ -42,7 +44,7 @@ function onInterrupt(/** @type {NodeJS.Signals} */ signal) {
 }
 
 async function demo() {
-  const problems = prerequisiteProblems(['ping', 'arping']);
+  const problems = prerequisiteProblems(['ping', 'arping', 'nc']);
   if (!fs.existsSync(path.join(REPO, 'dist', 'lib', 'cli.js'))) problems.push('pytcp is not built: run `npm run build` first (`npm run demo` does)');
   if (problems.length > 0) throw new DemoFailure(problems.join('\n  '));
 
@@ -97,10 +99,44 @@ async function demo() {
     say('the stack\'s packet log (--log, on stderr): time, device, direction, what the frame is');
     say(indent(stack.stderr) + '\n');
     if (code !== 0) throw new DemoFailure(`the stack exited with code ${code} on SIGTERM:\n${stack.describe()}`);
+
+    await appDemo(lab, address);
   } finally {
     await lab?.destroy();
   }
   say('lab removed: demo OK');
+}
+
+/**
+ * An unmodified dgram program over the stack: the preload starts a stack from PYTCP_*
+ * variables and routes node:dgram through it; the kernel's nc is the client. Then the TCP
+ * echo example (the temporary TCP API, until the net shim) for nc over TCP.
+ * @param {import('../test/lab/lab').Lab} lab
+ * @param {string} address
+ */
+async function appDemo(lab, address) {
+  const env = { PYTCP_IPV4: `${address}/${lab.prefixLen}`, PYTCP_IPV6: 'off', PYTCP_LOG: '1' };
+  say('an unmodified Node program over the stack: examples/udp-echo-server.js uses only node:dgram');
+  say(`$ PYTCP_TAP=${lab.tap} PYTCP_MAC=${lab.stackMac} PYTCP_IPV4=${env.PYTCP_IPV4} PYTCP_LOG=1 node --require pytcp/register examples/udp-echo-server.js`);
+  const udp = lab.startApp(path.join(REPO, 'examples', 'udp-echo-server.js'), [], { env, timeoutMs: 60_000 });
+  say(`    ${await udp.waitForLine(/listening/, 15_000, 'stdout').catch(() => { throw new DemoFailure(`the UDP echo example did not start:\n${udp.describe()}`); })}`);
+  const udpCmd = `printf 'hello over dgram\\n' | nc -u -w1 ${address} 7`;
+  say(`$ ip netns exec ${lab.peerNs} sh -c "${udpCmd}"`);
+  const udpReply = await lab.exec(lab.peerNs, ['sh', '-c', `printf 'hello over dgram\n' | nc -u -w1 ${address} 7`], { timeoutMs: 10_000 });
+  say(indent(udpReply.stdout || '(no reply)') + '\n');
+  await udp.stop('SIGTERM');
+  say('its packet log (PYTCP_LOG=1):');
+  say(indent(udp.stderr.split('\n').filter((l) => / UDP /.test(l)).join('\n')) + '\n');
+  if (udpReply.stdout !== 'hello over dgram\n') throw new DemoFailure(`nc got ${JSON.stringify(udpReply.stdout)} from the UDP echo example`);
+
+  say('and TCP: examples/tcp-echo-server.js on the stack, the kernel\'s nc as the client');
+  const tcp = lab.startApp(path.join(REPO, 'examples', 'tcp-echo-server.js'), ['--host', address], { env: { ...env, PYTCP_LOG: '' }, nodeArgs: [], timeoutMs: 60_000 });
+  say(`    ${await tcp.waitForLine(/listening/, 15_000, 'stdout').catch(() => { throw new DemoFailure(`the TCP echo example did not start:\n${tcp.describe()}`); })}`);
+  say(`$ ip netns exec ${lab.peerNs} sh -c "printf 'hello over TCP\\n' | nc -N ${address} 7"`);
+  const tcpReply = await lab.exec(lab.peerNs, ['sh', '-c', `printf 'hello over TCP\n' | nc -N -w2 ${address} 7`], { timeoutMs: 10_000 });
+  say(indent(tcpReply.stdout || '(no reply)') + '\n');
+  await tcp.stop('SIGTERM');
+  if (tcpReply.stdout !== 'hello over TCP\n') throw new DemoFailure(`nc got ${JSON.stringify(tcpReply.stdout)} from the TCP echo example`);
 }
 
 demo().then(
