@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { StackDriver } from './driver';
+import { ProcessHold } from './process-hold';
 import type { TcpConnection } from './socket/tcp/connection';
 import type { TcpListener } from './socket/tcp/listener';
 import { isSynchronized, TcpState } from './socket/tcp/state';
@@ -59,27 +60,14 @@ class TcpSocketHub {
   readonly sockets = new Map<TcpConnection, TcpSocket>();
   readonly servers = new Map<TcpListener, TcpServer>();
 
-  private holds = 0;
-  private keeper: NodeJS.Timeout | undefined;
+  /** Open sockets and listening servers keep the process alive, as Node's do; the stack itself never does. */
+  readonly lifetime = new ProcessHold();
 
   constructor(readonly driver: StackDriver) {
     driver.on('tcp-ready', (ready: TcpReady) => {
       for (const l of ready.listeners) this.servers.get(l)?.acceptAll();
       for (const c of ready.connections) this.sockets.get(c)?.service();
     });
-  }
-
-  /**
-   * An open socket or a listening server keeps the process alive, as Node's do; the stack
-   * itself never does. One referenced timer that never fires says so to libuv.
-   */
-  hold(on: boolean): void {
-    this.holds += on ? 1 : -1;
-    if (this.holds > 0 && !this.keeper) this.keeper = setInterval(() => {}, 0x7fff_ffff);
-    else if (this.holds === 0 && this.keeper) {
-      clearInterval(this.keeper);
-      this.keeper = undefined;
-    }
   }
 
   static of(driver: StackDriver): TcpSocketHub {
@@ -117,7 +105,7 @@ export class TcpSocket extends EventEmitter<TcpSocketEvents> {
     this.remoteAddress = remote.address.toString();
     this.remotePort = remote.port;
     hub.sockets.set(conn, this);
-    hub.hold(true);
+    hub.lifetime.hold(true);
   }
 
   /** Queues `bytes` (copied when they cannot go into the send buffer at once); false when the app should wait for 'drain'. */
@@ -220,7 +208,7 @@ export class TcpSocket extends EventEmitter<TcpSocketEvents> {
     if (this.closed) return;
     this.closed = true;
     this.hub.sockets.delete(this.conn);
-    this.hub.hold(false);
+    this.hub.lifetime.hold(false);
     // The app is done with it; the core finishes the close (LAST-ACK, TIME-WAIT) on its own.
     if (!error && !this.conn.finished) this.hub.driver.perform((now) => this.conn.close(now));
     const err = error ? socketError(error, this.connected ? 'read' : 'connect', this.remoteAddress, this.remotePort) : undefined;
@@ -275,7 +263,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
     }
     this.bound = made;
     for (const l of made) this.hub.servers.set(l, this);
-    this.hub.hold(true);
+    this.hub.lifetime.hold(true);
     process.nextTick(() => this.emit('listening'));
     return this;
   }
@@ -292,7 +280,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
   close(): void {
     const listeners = this.bound;
     this.bound = [];
-    if (listeners.length > 0) this.hub.hold(false);
+    if (listeners.length > 0) this.hub.lifetime.hold(false);
     for (const l of listeners) this.hub.servers.delete(l);
     this.hub.driver.perform((now) => {
       for (const l of listeners) l.close(now);

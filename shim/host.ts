@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { StackDriver } from '../lib/driver';
+import { ProcessHold } from '../lib/process-hold';
 import type { UdpSocket } from '../lib/socket/udp-socket';
 
 /** What a socket handle sees of the stack it runs on. */
@@ -42,8 +43,7 @@ export function hostBufferLimits(): BufferLimits {
  */
 export class ShimHost {
   private readonly udpHandles = new Map<UdpSocket, UdpDispatch>();
-  private holds = 0;
-  private keeper: NodeJS.Timeout | undefined;
+  private readonly lifetime = new ProcessHold();
 
   constructor(
     readonly driver: StackDriver,
@@ -68,13 +68,6 @@ export class ShimHost {
 
   /** One more (or one fewer) active, referenced handle. */
   hold(on: boolean): void {
-    this.holds += on ? 1 : -1;
-    if (this.holds > 0 && !this.keeper) {
-      // A referenced timer that never fires: the cheapest way to say "alive" to libuv.
-      this.keeper = setInterval(() => {}, 0x7fff_ffff);
-    } else if (this.holds === 0 && this.keeper) {
-      clearInterval(this.keeper);
-      this.keeper = undefined;
-    }
+    this.lifetime.hold(on);
   }
 }
