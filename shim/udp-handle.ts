@@ -2,6 +2,7 @@ import { getSystemErrorMap } from 'node:util';
 import { Ipv4Address, Ipv6Address } from '../lib/wire/address';
 import type { IpAddress, UdpEndpoint, UdpSocket } from '../lib/socket/udp-socket';
 import { uvErrno } from './errors';
+import { ReferencedHandle } from './handle-ref';
 import type { ShimHost } from './host';
 
 /** libuv's flags for uv_udp_bind, as Node passes them for `ipv6Only` and `reuseAddr`. */
@@ -32,15 +33,13 @@ interface AddressOut {
  * class answers as libuv and Linux would: negative errno results, EBADF before the
  * socket exists (libuv creates the fd at bind), a synchronous send returning length + 1.
  */
-export class StackUdpHandle {
+export class StackUdpHandle extends ReferencedHandle {
   /** Node's resolver for this socket (the socket's `lookup` option or dns.lookup), taken from the handle it replaces. */
   lookup: Lookup;
   onmessage: OnMessage | undefined;
   onerror: unknown;
   private readonly socket: UdpSocket;
   private receiving = false;
-  private referenced = true;
-  private holding = false;
   private closed = false;
   /**
    * Whether libuv would have created the socket's descriptor by now: at the first bind,
@@ -51,10 +50,11 @@ export class StackUdpHandle {
   private sendBufferSize: number;
 
   constructor(
-    private readonly host: ShimHost,
+    host: ShimHost,
     private readonly family: 4 | 6,
     lookup: Lookup,
   ) {
+    super(host);
     this.lookup = lookup;
     this.socket = host.stack.udpSockets.open(family);
     this.socket.recvBufferSize = host.limits.rmemDefault;
@@ -246,20 +246,6 @@ export class StackUdpHandle {
     return 0;
   }
 
-  ref(): void {
-    this.referenced = true;
-    this.updateHold();
-  }
-
-  unref(): void {
-    this.referenced = false;
-    this.updateHold();
-  }
-
-  hasRef(): boolean {
-    return this.referenced;
-  }
-
   close(callback?: () => void): void {
     if (this.closed) return;
     this.closed = true;
@@ -316,11 +302,8 @@ export class StackUdpHandle {
     return this.family === 4 ? Ipv4Address.tryParse(ip) : Ipv6Address.tryParse(ip.replace(/%.*$/, ''));
   }
 
-  private updateHold(): void {
-    const hold = this.receiving && this.referenced && !this.closed;
-    if (hold === this.holding) return;
-    this.holding = hold;
-    this.host.hold(hold);
+  protected get active(): boolean {
+    return this.receiving && !this.closed;
   }
 }
 
