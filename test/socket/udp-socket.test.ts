@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { Ipv4Address, MacAddress, type Ipv6Address } from '../../lib/wire/address';
+import { Ipv4Address, MacAddress } from '../../lib/wire/address';
 import { isDrop } from '../../lib/wire/drop';
 import { EtherType, EthernetFrame } from '../../lib/wire/ethernet';
 import { Icmpv4Repr } from '../../lib/wire/icmpv4';
 import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../lib/wire/ipv4';
 import { Ipv6NextHeader, Ipv6Packet, Ipv6Repr } from '../../lib/wire/ipv6';
 import { Icmpv6Repr } from '../../lib/wire/icmpv6';
-import { emptyNdpOptions, ndpToIcmp } from '../../lib/wire/ndp';
 import { UdpPacket, UdpRepr } from '../../lib/wire/udp';
 import { arpFrame, ethernetFrame, ip } from '../helpers/frames';
 import { icmpv6Frame, ip6 } from '../helpers/frames6';
-import { harness, PEER_MAC, readyHarness, STACK_MAC, type Harness, type HarnessOptions } from '../helpers/harness';
+import { PEER_LL, readyIpv6Harness, STACK_LL, udp6Frame } from '../helpers/udp6';
+import { PEER_MAC, readyHarness, STACK_MAC, type Harness, type HarnessOptions } from '../helpers/harness';
 
 const PEER_IP = ip('10.0.0.1');
 const STACK_IP = ip('10.0.0.2');
@@ -294,37 +294,16 @@ describe('UDP sockets: sending and errors', () => {
 });
 
 describe('UDP sockets over IPv6', () => {
-  const LL = ip6('fe80::ff:fe00:2');
-  const PEER6 = ip6('fe80::1');
-
-  function udp6(dstPort: number, payload: Uint8Array, src: Ipv6Address = PEER6): Uint8Array {
-    const udp = new UdpRepr({ srcPort: 40000, dstPort, payloadLen: payload.length });
-    const seg = new Uint8Array(8 + payload.length);
-    seg.set(payload, 8);
-    udp.emit(seg, 0, { src, dst: LL });
-    const ipr = new Ipv6Repr({ src, dst: LL, nextHeader: Ipv6NextHeader.Udp, payloadLen: seg.length });
-    return ethernetFrame(PEER_MAC, STACK_MAC, EtherType.Ipv6, 40 + seg.length, (b, o) => {
-      ipr.emit(b, o);
-      b.set(seg, o + 40);
-    });
-  }
-
-  function ready6() {
-    const h = harness({ ipv4: [], ipv6: {} });
-    h.advance(3_000);
-    const ns = ndpToIcmp({ type: 'ns', target: LL, options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC } });
-    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER6, dst: LL.solicitedNode(), icmp: ns, hopLimit: 255 }));
-    h.sent();
-    return h;
-  }
+  const LL = STACK_LL;
+  const PEER6 = PEER_LL;
 
   it('binds to the link-local address, receives, and refuses foreign addresses and oversized payloads', () => {
-    const h = ready6();
+    const h = readyIpv6Harness();
     const t = h.stack.udpSockets;
     const s = t.open(6);
     expect(t.bind(t.open(6), { address: ip6('2001:db8::99'), port: 7 })).toBe('EADDRNOTAVAIL');
     expect(t.bind(s, { address: LL, port: 7 })).toBeUndefined();
-    h.inject(udp6(7, text('hi6')));
+    h.inject(udp6Frame({ dstPort: 7, payload: text('hi6') }));
     const got = t.receive(s);
     expect([str(got?.payload), got?.from.address.toString(), got?.family]).toEqual(['hi6', 'fe80::1', 6]);
     // RFC 4007 §6: a link-local source comes with its zone, the interface it arrived on.
@@ -333,11 +312,11 @@ describe('UDP sockets over IPv6', () => {
   });
 
   it('answers a link-local peer through the zone it came from', () => {
-    const h = ready6();
+    const h = readyIpv6Harness();
     const t = h.stack.udpSockets;
     const s = t.open(6);
     t.bind(s, { port: 7 });
-    h.inject(udp6(7, text('zone')));
+    h.inject(udp6Frame({ dstPort: 7, payload: text('zone') }));
     const got = t.receive(s)!;
     expect(t.send(s, got.payload, got.from, h.clock.now())).toBeUndefined();
     const [sent] = udpSent(flushed(h));
@@ -345,7 +324,7 @@ describe('UDP sockets over IPv6', () => {
   });
 
   it('reports ICMPv6 port unreachable (code 4) to the connected socket as ECONNREFUSED', () => {
-    const h = ready6();
+    const h = readyIpv6Harness();
     const t = h.stack.udpSockets;
     const s = t.open(6);
     t.bind(s, { address: LL, port: 5555 });

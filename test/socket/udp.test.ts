@@ -6,10 +6,9 @@ import { IpProtocol, Ipv4Repr } from '../../lib/wire/ipv4';
 import { UdpRepr } from '../../lib/wire/udp';
 import type { UdpDatagram } from '../../lib/socket/udp';
 import { arpFrame, ethernetFrame, ip, parseIcmp } from '../helpers/frames';
-import { harness, PEER_MAC, readyHarness, STACK_MAC } from '../helpers/harness';
-import { icmpv6Frame, icmpv6Sent, ip6 } from '../helpers/frames6';
-import { Ipv6NextHeader, Ipv6Repr } from '../../lib/wire/ipv6';
-import { emptyNdpOptions, ndpToIcmp } from '../../lib/wire/ndp';
+import { PEER_MAC, readyHarness, STACK_MAC } from '../helpers/harness';
+import { icmpv6Sent } from '../helpers/frames6';
+import { readyIpv6Harness, udp6Frame } from '../helpers/udp6';
 
 const PEER_IP = ip('10.0.0.1');
 const STACK_IP = ip('10.0.0.2');
@@ -83,49 +82,24 @@ describe('UDP demultiplexing in the core', () => {
 });
 
 describe('UDP over IPv6', () => {
-  const LL = ip6('fe80::ff:fe00:2');
-  const PEER6 = ip6('fe80::1');
-
-  function udp6Frame(dstPort: number, payload: Uint8Array, zeroChecksum = false): Uint8Array {
-    const udp = new UdpRepr({ srcPort: 40000, dstPort, payloadLen: payload.length });
-    const seg = new Uint8Array(8 + payload.length);
-    seg.set(payload, 8);
-    udp.emit(seg, 0, { src: PEER6, dst: LL });
-    if (zeroChecksum) seg[6] = seg[7] = 0;
-    const ipr = new Ipv6Repr({ src: PEER6, dst: LL, nextHeader: Ipv6NextHeader.Udp, payloadLen: seg.length });
-    return ethernetFrame(PEER_MAC, STACK_MAC, EtherType.Ipv6, 40 + seg.length, (b, o) => {
-      ipr.emit(b, o);
-      b.set(seg, o + 40);
-    });
-  }
-
-  function ready6() {
-    const h = harness({ ipv4: [], ipv6: {} });
-    h.advance(3_000);
-    const ns = ndpToIcmp({ type: 'ns', target: LL, options: { ...emptyNdpOptions(), sourceLinkAddr: PEER_MAC } });
-    h.inject(icmpv6Frame({ srcMac: PEER_MAC, src: PEER6, dst: LL.solicitedNode(), icmp: ns, hopLimit: 255 }));
-    h.sent();
-    return h;
-  }
-
   it('delivers a datagram and answers it over IPv6', () => {
-    const h = ready6();
+    const h = readyIpv6Harness();
     const got: string[] = [];
     h.stack.udp.listen(7, (d, now) => {
       got.push(`${d.src} ${d.srcPort} ${new TextDecoder().decode(d.payload)}`);
       h.stack.udp.send({ src: d.dst, dst: d.src, srcPort: 7, dstPort: d.srcPort, payload: d.payload }, now);
     });
-    h.inject(udp6Frame(7, new TextEncoder().encode('hi6')));
+    h.inject(udp6Frame({ dstPort: 7, payload: new TextEncoder().encode('hi6') }));
     expect(got).toEqual(['fe80::1 40000 hi6']);
     expect(h.sent()).toHaveLength(1);
   });
 
   it('answers a closed port with ICMPv6 port unreachable (code 4) and drops a zero checksum (RFC 8200 §8.1)', () => {
-    const h = ready6();
-    h.inject(udp6Frame(9999, new Uint8Array(4)));
+    const h = readyIpv6Harness();
+    h.inject(udp6Frame({ dstPort: 9999, payload: new Uint8Array(4) }));
     const [err] = icmpv6Sent(h.sent());
     expect([err.icmp.type, err.icmp.code]).toEqual([1, 4]);
-    h.inject(udp6Frame(9999, new Uint8Array(4), true));
+    h.inject(udp6Frame({ dstPort: 9999, payload: new Uint8Array(4), zeroChecksum: true }));
     expect(h.stack.stats.udp.dropped['zero-checksum']).toBe(1);
   });
 });
