@@ -30,3 +30,4 @@ export { TcpState } from './socket/tcp/state';
 export { DEFAULT_TCP_CONFIG, type TcpConfig } from './socket/tcp/config';
 export type { TcpEndpoint, TcpFourTuple, TcpErrno, TcpNotice } from './socket/tcp/types';
 export { tcpConnect, createTcpServer, TcpSocket, TcpServer, type TcpSocketError, type TcpSocketEvents, type TcpServerEvents } from './tcp-socket';
+export { connector, registeredStack, type Connector, type ConnectorOptions, type ConnectParams, type StackToConnectOn } from '../shim/undici';

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { ShimHost } from './host';
 
 /**
@@ -8,8 +9,22 @@ import type { ShimHost } from './host';
 export abstract class ReferencedHandle {
   private referenced = true;
   private holding = false;
+  private asyncResource: AsyncResource | undefined;
 
-  protected constructor(protected readonly host: ShimHost) {}
+  /** `provider` is the async_hooks type Node's own handle reports ('TCPWRAP', 'UDPWRAP'). */
+  protected constructor(
+    protected readonly host: ShimHost,
+    private readonly provider: string,
+  ) {}
+
+  /**
+   * The handle's async id, as AsyncWrap::GetAsyncId answers (http's client reads it for the
+   * socket it keeps alive); the async resource is made when first asked for.
+   */
+  getAsyncId(): number {
+    this.asyncResource ??= new AsyncResource(this.provider);
+    return this.asyncResource.asyncId();
+  }
 
   /** Whether libuv would count this handle as active now. */
   protected abstract get active(): boolean;

@@ -54,6 +54,16 @@ export class ShimHost {
     });
   }
 
+  /** The one ShimHost of `driver` (a stack's sockets must share one dispatch). */
+  static for(driver: StackDriver): ShimHost {
+    let host = hostsByDriver.get(driver);
+    if (!host) {
+      host = new ShimHost(driver);
+      hostsByDriver.set(driver, host);
+    }
+    return host;
+  }
+
   get stack() {
     return this.driver.stack;
   }
@@ -71,3 +81,5 @@ export class ShimHost {
     this.lifetime.hold(on);
   }
 }
+
+const hostsByDriver = new WeakMap<StackDriver, ShimHost>();

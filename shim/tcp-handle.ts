@@ -36,6 +36,8 @@ const UV_ECANCELED = uvErrno('ECANCELED');
 const EINVAL = uvErrno('EINVAL');
 const ENOTCONN = uvErrno('ENOTCONN');
 const EBADF = uvErrno('EBADF');
+const EADDRINUSE = uvErrno('EADDRINUSE');
+const EADDRNOTAVAIL = uvErrno('EADDRNOTAVAIL');
 
 /** A request object Node made (TCPConnectWrap, WriteWrap, ShutdownWrap): libuv completes it through `oncomplete`. */
 interface Req {
@@ -50,11 +52,16 @@ interface AddressOut {
 
 type OnConnection = (err: number, client?: StackTcpHandle) => void;
 
-/** What bind()/bind6() recorded: libuv binds lazily too, and reports EADDRINUSE at listen or connect (tcp->delayed_error). */
+/**
+ * What bind()/bind6() recorded; the core binds when the handle listens or connects. Linux
+ * binds at bind(2), and libuv keeps an EADDRINUSE from it as `delayed_error`, which
+ * getsockname answers with: `inUse` is that error (listen and connect meet it in the core).
+ */
 interface BoundAt {
   address: IpAddress;
   port: number;
   v6only: boolean;
+  inUse: boolean;
 }
 
 /** The handles of one host, and the one 'tcp-ready' listener that serves them all. */
@@ -120,7 +127,7 @@ export class StackTcpHandle extends ReferencedHandle {
     conn?: TcpConnection,
     private readonly mapped = false,
   ) {
-    super(host);
+    super(host, 'TCPWRAP');
     this.hub = TcpHub.of(host);
     if (conn) this.attach(conn);
   }
@@ -291,6 +298,8 @@ export class StackTcpHandle extends ReferencedHandle {
     if (this.conn) return this.describe(out, this.conn.tuple.local.address, this.conn.tuple.local.port);
     const l = this.listening[0];
     if (l) return this.describe(out, l.address ?? (l.family === 4 ? Ipv4Address.UNSPECIFIED : Ipv6Address.UNSPECIFIED), l.port);
+    // Bound, not yet connected: where bind(2) put the socket, or the error it kept (Node's checkBindError reads this).
+    if (this.bound) return this.bound.inUse ? EADDRINUSE : this.describe(out, this.bound.address, this.bound.port);
     return EBADF;
   }
 
@@ -358,8 +367,30 @@ export class StackTcpHandle extends ReferencedHandle {
     if (this.closed || this.bound || this.conn || this.listening.length > 0) return EINVAL;
     const address = parseIp(ip, family);
     if (!address) return EINVAL;
-    this.bound = { address, port, v6only };
+    // Linux (inet_bind): an address this host does not have fails bind(2) itself, which libuv reports at once.
+    if (!address.isUnspecified && !this.isLocal(address)) return EADDRNOTAVAIL;
+    this.bound = { address, port, v6only, inUse: port !== 0 && this.portHeld(address, port) };
     return 0;
+  }
+
+  private isLocal(address: IpAddress): boolean {
+    const stack = this.host.stack;
+    return address instanceof Ipv4Address ? stack.ipv4.isLocal(address) : stack.ipv6.isLocal(address);
+  }
+
+  /**
+   * Whether bind(2) would fail with EADDRINUSE (Linux's inet_csk_bind_conflict, for the
+   * SO_REUSEADDR socket libuv makes): a listener holds the port, or a connection this host
+   * opened from it. The core answers that only to a listen, so a listener is asked for and
+   * given back at once, before any SYN could reach it. Linux lets two sockets that both
+   * bound the port explicitly share it; here the second reads as in use.
+   */
+  private portHeld(address: IpAddress, port: number): boolean {
+    const tcp = this.host.stack.tcp;
+    const probe = tcp.listen({ address, port, backlog: 1, family: address instanceof Ipv4Address ? 4 : 6 });
+    if (typeof probe === 'string') return probe === 'EADDRINUSE';
+    tcp.close(probe, this.host.driver.now());
+    return false;
   }
 
   private write(req: Req, data: Uint8Array): number {
@@ -424,17 +455,25 @@ export class StackTcpHandle extends ReferencedHandle {
     });
   }
 
-  /** Reads while Node wants them: data, then the end (UV_EOF) or the connection's error (ECONNRESET). */
+  /**
+   * Reads while Node wants them: data, then the end (UV_EOF) or the connection's error
+   * (ECONNRESET). libuv (uv__stream_io) reports a hang-up met right after a short read as
+   * the end, without reading the socket's error: a connection reset with data still unread
+   * gives that data, then UV_EOF; one reset with nothing unread gives the error.
+   */
   private pump(): void {
     const conn = this.conn;
+    let delivered = false;
     while (conn && this.reading && !this.closed && !this.eof) {
       const chunk = conn.read(this.userBuffer?.length);
       if (chunk === undefined) return;
       if (chunk === null) {
         this.eof = true;
-        this.deliver(conn.error ? uvErrno(conn.error) : UV_EOF);
+        // EPIPE is a reset after the peer's FIN: reads end there cleanly, as on Linux (SOCK_DONE).
+        this.deliver(conn.error && conn.error !== 'EPIPE' && !delivered ? uvErrno(conn.error) : UV_EOF);
         return;
       }
+      delivered = true;
       this.bytesRead += chunk.length;
       if (this.userBuffer) {
         this.userBuffer.set(chunk);

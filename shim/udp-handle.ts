@@ -54,7 +54,7 @@ export class StackUdpHandle extends ReferencedHandle {
     private readonly family: 4 | 6,
     lookup: Lookup,
   ) {
-    super(host);
+    super(host, 'UDPWRAP');
     this.lookup = lookup;
     this.socket = host.stack.udpSockets.open(family);
     this.socket.recvBufferSize = host.limits.rmemDefault;

@@ -318,8 +318,12 @@ export abstract class SegmentArrival extends Tcb {
       case TcpState.Established:
       case TcpState.FinWait1:
       case TcpState.FinWait2:
-      case TcpState.CloseWait:
         this.closeNow('ECONNRESET');
+        break;
+      case TcpState.CloseWait:
+        // Linux (tcp_reset): the peer had already closed its side, so what the app meets is
+        // a broken pipe on its next write; its reads still end cleanly at the FIN.
+        this.closeNow('EPIPE');
         break;
       default:
         // CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED. Linux, like RFC 9293, lets a RST end
