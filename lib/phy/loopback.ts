@@ -3,8 +3,9 @@ import type { Device, DeviceListener } from './device';
 /**
  * The loopback device: every packet transmitted comes back as received, so traffic
  * from the stack to its own addresses never touches a real device. It carries bare IP
- * packets; its MTU is Linux's `lo` MTU. Frames sent during a poll are received in the
- * next one, which `pollAt()` asks for at once.
+ * packets; its MTU is Linux's `lo` MTU. Frames sent during a pass of the stack's poll are
+ * received in the next pass (the stack runs a few while `lo` holds packets), and past
+ * those in the next poll, which `pollAt()` asks for at once.
  */
 export const LOOPBACK_MTU = 65536;
 
@@ -37,6 +38,11 @@ export class LoopbackDevice implements Device {
     for (const f of this.pending) this.queue.push(f);
     this.pending = [];
     this.listener?.readable();
+  }
+
+  /** Whether packets wait to be received. */
+  get holdsPackets(): boolean {
+    return this.head < this.queue.length;
   }
 
   /** Due at once while packets wait to be received. */

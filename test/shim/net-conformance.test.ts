@@ -279,6 +279,26 @@ const scenarios: Record<string, Scenario> = {
     c.on('close', () => closed++);
     await t.until(() => closed === 2);
   },
+  'a local connect is established before connect() reports it: the server, closed from the client\'s connect handler, still has the connection': async (t) => {
+    let closed = 0;
+    const server = t.watch(
+      t.net.createServer((s) => {
+        t.watch(s, 'srv');
+        s.on('data', () => s.end('bye'));
+        s.on('close', () => closed++);
+      }),
+      'server',
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = t.name((server.address() as net.AddressInfo).port, 'PORT');
+    const c = t.watch(t.net.connect(port, '127.0.0.1'), 'client');
+    c.on('connect', () => {
+      server.close();
+      c.write('hi');
+    });
+    c.on('close', () => closed++);
+    await t.until(() => closed === 2);
+  },
   'closing with data left unread sends RST: the peer reads ECONNRESET': async (t) => {
     let closed = 0;
     // pauseOnConnect: the handle never reads, so the byte stays in the socket as close(2) finds it.
