@@ -3,9 +3,10 @@
 /**
  * `npm run demo`: builds the lab (network namespaces, a bridge, a TAP), starts `pytcp up`
  * on the TAP with the packet log on, lets the Linux kernel next door ping and arping it,
- * then runs an unmodified Node program (examples/udp-echo-server.js, plain node:dgram)
- * over the stack with `--require pytcp/register` and the kernel's nc talks to it, then the
- * TCP echo example; shows what both sides saw, and removes everything again (also on Ctrl-C).
+ * then runs unmodified Node programs over the stack with `--require pytcp/register`:
+ * http.get and fetch download from a kernel HTTP server in the peer namespace (with the
+ * stack's packet log), curl fetches from an http server on the stack, nc talks to a dgram
+ * echo; shows what both sides saw, and removes everything again (also on Ctrl-C).
  * Exit 0 when the kernel got its answers, 1 with one message saying why otherwise.
  */
 const fs = require('node:fs');
@@ -44,7 +45,7 @@ function onInterrupt(/** @type {NodeJS.Signals} */ signal) {
 }
 
 async function demo() {
-  const problems = prerequisiteProblems(['ping', 'arping', 'nc']);
+  const problems = prerequisiteProblems(['ping', 'arping', 'nc', 'curl']);
   if (!fs.existsSync(path.join(REPO, 'dist', 'lib', 'cli.js'))) problems.push('pytcp is not built: run `npm run build` first (`npm run demo` does)');
   if (problems.length > 0) throw new DemoFailure(problems.join('\n  '));
 
@@ -108,35 +109,71 @@ async function demo() {
 }
 
 /**
- * An unmodified dgram program over the stack: the preload starts a stack from PYTCP_*
- * variables and routes node:dgram through it; the kernel's nc is the client. Then the TCP
- * echo example (the temporary TCP API, until the net shim) for nc over TCP.
+ * The main job: unmodified Node programs over the stack. The preload starts a stack from
+ * PYTCP_* variables and routes node:net (so http and fetch) and node:dgram through it.
+ * A kernel HTTP server in the peer namespace serves http.get and fetch from the stack;
+ * then an HTTP server on the stack serves the kernel's curl; then dgram answers nc.
  * @param {import('../test/lab/lab').Lab} lab
  * @param {string} address
  */
 async function appDemo(lab, address) {
   const env = { PYTCP_IPV4: `${address}/${lab.prefixLen}`, PYTCP_IPV6: 'off', PYTCP_LOG: '1' };
-  say('an unmodified Node program over the stack: examples/udp-echo-server.js uses only node:dgram');
-  say(`$ PYTCP_TAP=${lab.tap} PYTCP_MAC=${lab.stackMac} PYTCP_IPV4=${env.PYTCP_IPV4} PYTCP_LOG=1 node --require pytcp/register examples/udp-echo-server.js`);
-  const udp = lab.startApp(path.join(REPO, 'examples', 'udp-echo-server.js'), [], { env, timeoutMs: 60_000 });
-  say(`    ${await udp.waitForLine(/listening/, 15_000, 'stdout').catch(() => { throw new DemoFailure(`the UDP echo example did not start:\n${udp.describe()}`); })}`);
-  const udpCmd = `printf 'hello over dgram\\n' | nc -u -w1 ${address} 7`;
-  say(`$ ip netns exec ${lab.peerNs} sh -c "${udpCmd}"`);
+  const preload = `PYTCP_TAP=${lab.tap} PYTCP_MAC=${lab.stackMac} PYTCP_IPV4=${env.PYTCP_IPV4} PYTCP_LOG=1 node --require pytcp/register`;
+  const example = (name) => path.join(REPO, 'examples', name);
+  const started = (proc, pattern, what) =>
+    proc.waitForLine(pattern, 15_000, 'stdout').catch(() => {
+      throw new DemoFailure(`${what} did not start:\n${proc.describe()}`);
+    });
+
+  say(`unmodified Node programs over the stack. First, a kernel HTTP server in ${lab.peerNs}:`);
+  say(`$ ip netns exec ${lab.peerNs} node examples/http-server.js --port 8080`);
+  const server = lab.spawn(lab.peerNs, [process.execPath, example('http-server.js'), '--port', '8080']);
+  let serverOut = '';
+  server.stdout?.on('data', (d) => (serverOut += d));
+  const end = Date.now() + 15_000;
+  while (!serverOut.includes('listening') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  say(indent(serverOut || '(nothing)') + '\n');
+  if (!serverOut.includes('listening')) throw new DemoFailure('the kernel HTTP server did not start');
+
+  try {
+    const url = `http://${lab.peerIpv4}:8080/bytes/1000000`;
+    for (const [script, what] of [
+      ['http-client.js', 'http.get'],
+      ['fetch-get.js', 'the global fetch'],
+    ]) {
+      say(`${what}, on the stack (examples/${script} uses only Node's own API):`);
+      say(`$ ${preload} examples/${script} ${url}`);
+      const app = lab.startApp(example(script), [url], { env, timeoutMs: 60_000 });
+      const result = await app.exited;
+      say(indent(app.stdout || '(no output)'));
+      const tcp = app.stderr.split('\n').filter((l) => / TCP /.test(l));
+      say(`  its packet log (PYTCP_LOG=1), ${tcp.length} TCP segments; the first ones and the last:`);
+      say(indent([...tcp.slice(0, 6), '...', ...tcp.slice(-3)].join('\n')) + '\n');
+      if (result.code !== 0 || !/status 200, 1000000 bytes/.test(app.stdout)) throw new DemoFailure(`${what} over the stack failed:\n${app.describe()}`);
+    }
+  } finally {
+    server.kill('SIGTERM');
+  }
+
+  say('an HTTP server on the stack (examples/http-server.js, Node\'s own http), the kernel\'s curl as the client:');
+  say(`$ ${preload.replace(' PYTCP_LOG=1', '')} examples/http-server.js --port 80`);
+  const web = lab.startApp(example('http-server.js'), ['--port', '80'], { env: { ...env, PYTCP_LOG: '' }, timeoutMs: 60_000 });
+  say(`    ${await started(web, /listening/, 'the HTTP server example')}`);
+  say(`$ ip netns exec ${lab.peerNs} curl -sS http://${address}/`);
+  const curl = await lab.exec(lab.peerNs, ['curl', '-sS', '--max-time', '10', `http://${address}/`], { timeoutMs: 15_000 });
+  say(indent(curl.stdout + curl.stderr || '(no reply)') + '\n');
+  await web.stop('SIGTERM');
+  if (curl.code !== 0 || curl.stdout.length === 0) throw new DemoFailure(`curl got nothing from the HTTP server on the stack:\n${web.describe()}`);
+
+  say('and UDP: examples/udp-echo-server.js (only node:dgram) on the stack, the kernel\'s nc as the client');
+  say(`$ ${preload.replace(' PYTCP_LOG=1', '')} examples/udp-echo-server.js`);
+  const udp = lab.startApp(example('udp-echo-server.js'), [], { env: { ...env, PYTCP_LOG: '' }, timeoutMs: 60_000 });
+  say(`    ${await started(udp, /listening/, 'the UDP echo example')}`);
+  say(`$ ip netns exec ${lab.peerNs} sh -c "printf 'hello over dgram\\n' | nc -u -w1 ${address} 7"`);
   const udpReply = await lab.exec(lab.peerNs, ['sh', '-c', `printf 'hello over dgram\n' | nc -u -w1 ${address} 7`], { timeoutMs: 10_000 });
   say(indent(udpReply.stdout || '(no reply)') + '\n');
   await udp.stop('SIGTERM');
-  say('its packet log (PYTCP_LOG=1):');
-  say(indent(udp.stderr.split('\n').filter((l) => / UDP /.test(l)).join('\n')) + '\n');
   if (udpReply.stdout !== 'hello over dgram\n') throw new DemoFailure(`nc got ${JSON.stringify(udpReply.stdout)} from the UDP echo example`);
-
-  say('and TCP: examples/tcp-echo-server.js on the stack, the kernel\'s nc as the client');
-  const tcp = lab.startApp(path.join(REPO, 'examples', 'tcp-echo-server.js'), ['--host', address], { env: { ...env, PYTCP_LOG: '' }, nodeArgs: [], timeoutMs: 60_000 });
-  say(`    ${await tcp.waitForLine(/listening/, 15_000, 'stdout').catch(() => { throw new DemoFailure(`the TCP echo example did not start:\n${tcp.describe()}`); })}`);
-  say(`$ ip netns exec ${lab.peerNs} sh -c "printf 'hello over TCP\\n' | nc -N ${address} 7"`);
-  const tcpReply = await lab.exec(lab.peerNs, ['sh', '-c', `printf 'hello over TCP\n' | nc -N -w2 ${address} 7`], { timeoutMs: 10_000 });
-  say(indent(tcpReply.stdout || '(no reply)') + '\n');
-  await tcp.stop('SIGTERM');
-  if (tcpReply.stdout !== 'hello over TCP\n') throw new DemoFailure(`nc got ${JSON.stringify(tcpReply.stdout)} from the TCP echo example`);
 }
 
 demo().then(

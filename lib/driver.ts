@@ -71,6 +71,11 @@ export class StackDriver extends EventEmitter<DriverEvents> {
    * Says goodbye (releases DHCP leases), sends what that queued, then detaches from the
    * devices and closes them; idempotent.
    */
+  /** Between start() and stop(). */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   stop(): void {
     if (!this.running) return;
     const now = this.clock.now();

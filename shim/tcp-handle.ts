@@ -14,6 +14,7 @@ import type { TcpReady } from '../lib/socket/tcp/tcp';
 import type { IpAddress } from '../lib/socket/tcp/types';
 import { uvErrno } from './errors';
 import { ReferencedHandle } from './handle-ref';
+import { TcpOrphans } from './tcp-orphans';
 import type { ShimHost } from './host';
 
 interface StreamWrapBinding {
@@ -68,8 +69,10 @@ interface BoundAt {
 class TcpHub {
   readonly connections = new Map<TcpConnection, StackTcpHandle>();
   readonly listeners = new Map<TcpListener, StackTcpHandle>();
+  readonly orphans: TcpOrphans;
 
   constructor(host: ShimHost) {
+    this.orphans = new TcpOrphans(host.driver);
     host.driver.on('tcp-ready', (ready: TcpReady) => {
       for (const l of ready.listeners) this.listeners.get(l)?.acceptAll();
       for (const c of ready.connections) this.connections.get(c)?.service();
@@ -264,7 +267,10 @@ export class StackTcpHandle extends ReferencedHandle {
     const conn = this.conn;
     if (conn) {
       this.hub.connections.delete(conn);
-      if (!conn.finished) this.host.driver.perform((now) => conn.close(now));
+      if (!conn.finished) {
+        this.host.driver.perform((now) => conn.close(now));
+        this.hub.orphans.adopt(conn);
+      }
     }
     const listeners = this.listening;
     this.listening = [];
