@@ -1,7 +1,8 @@
 /**
  * `net` under the preload against the Linux kernel: an ES module's default and named
  * imports of node:net listen and connect on the stack (`--import pytcp/register`), while a
- * Unix-domain path in the same program stays on the kernel's net (issue 7 item 4). The
+ * Unix-domain path in the same program stays on the kernel's net (issue 7 item 4), and the
+ * rest of node:net is Node's own (item 3). The
  * peer reaches the servers at the stack's address, which only the stack holds.
  */
 import * as fs from 'node:fs';
@@ -35,6 +36,10 @@ describe.skipIf(problems.length > 0)('node:net under --import pytcp/register aga
       expect(await app.waitForLine(/^default import echo/, LINE_MS, 'stdout')).toBe('default import echo on 7000 handle StackTcpHandle');
       expect(await app.waitForLine(/^named import echo/, LINE_MS, 'stdout')).toBe('named import echo on 7001 handle StackTcpHandle');
       expect(await app.waitForLine(/^ipc echo/, LINE_MS, 'stdout')).toBe('ipc echo: hello over ipc handle Pipe');
+      // Node 20's answers (getDefaultAutoSelectFamily is true from Node 20 on).
+      expect(await app.waitForLine(/^rest of net/, LINE_MS, 'stdout')).toBe(
+        'rest of net: isIP 6 4 0 isIPv4 true isIPv6 true blocked true false address ::1 ipv6 80 autoSelectFamily true',
+      );
       expect(await app.waitForLine(/^connect/, LINE_MS, 'stdout')).toBe(
         `connected to ${s.lab.peerIpv4}:${peerPort} from ${s.ip} instanceof Socket true handle StackTcpHandle`,
       );

@@ -5,10 +5,11 @@
  *   - an echo server from the default import on <port>, one from the named import on <port>+1;
  *   - a named-import connect() to <peer>:<peerPort>, sending one line;
  *   - a server and a client on the Unix-domain socket <ipcPath>, echoing one line.
+ *   - the rest of node:net (isIP, BlockList, SocketAddress, ...) answering as Node's own.
  * Each prints one line as it becomes ready or done.
  */
 import net from 'node:net';
-import { connect, createServer, Socket } from 'node:net';
+import { BlockList, connect, createServer, getDefaultAutoSelectFamily, isIP, isIPv4, isIPv6, Socket, SocketAddress } from 'node:net';
 
 const [port, peer, peerPort, ipcPath] = process.argv.slice(2);
 const handleOf = (socket) => socket._handle?.constructor.name;
@@ -35,3 +36,8 @@ const ipc = net.createServer((s) => s.pipe(s)).listen(ipcPath, () => {
     ipc.close();
   });
 });
+
+const blocked = new BlockList();
+blocked.addSubnet('10.0.0.0', 8);
+const where = new SocketAddress({ address: '::1', family: 'ipv6', port: 80 });
+console.log(`rest of net: isIP ${isIP('::1')} ${isIP('10.1.2.3')} ${isIP('name')} isIPv4 ${isIPv4('10.1.2.3')} isIPv6 ${isIPv6('::1')} blocked ${blocked.check('10.9.9.9')} ${blocked.check('11.0.0.1')} address ${where.address} ${where.family} ${where.port} autoSelectFamily ${getDefaultAutoSelectFamily()}`);
