@@ -9,7 +9,8 @@ import type { Ipv4Address, Ipv4Cidr, Ipv6Address, MacAddress } from './wire/addr
 
 /** What it takes to run a stack on a real device: the CLI's options, later the preload's environment. */
 export interface HostSettings {
-  device: { kind: 'tap' | 'tun'; name: string; netns?: string };
+  /** `offload`: receive offload on the device (TunTapOptions.offload), on unless false. */
+  device: { kind: 'tap' | 'tun'; name: string; netns?: string; offload?: boolean };
   mac?: MacAddress;
   ipv4: Ipv4Cidr[];
   /** Probe IPv4 addresses before use (RFC 5227 §2.1, the default); off, they are usable at once, announced and defended. */
@@ -46,7 +47,7 @@ export function packetLogRequested(): boolean {
 export function launchStack(settings: HostSettings, writeLog: (line: string) => void = (l) => process.stderr.write(l + '\n')): RunningStack {
   const clock = new MonotonicClock();
   const open = settings.device.kind === 'tap' ? TapDevice.open : TunDevice.open;
-  const raw = open({ name: settings.device.name, mtu: settings.mtu, netns: settings.device.netns });
+  const raw = open({ name: settings.device.name, mtu: settings.mtu, netns: settings.device.netns, offload: settings.device.offload ?? true });
   if (!settings.keepAlive) raw.unref();
   const device: Device = settings.log || packetLogRequested() ? new TracerDevice(raw, writeLog, clock) : raw;
   try {

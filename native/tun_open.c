@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "tun_open.h"
+#include "vnet.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +89,7 @@ static int open_in_current_netns(const tun_request_t *req, tun_device_t *out, tu
   memset(&ifr, 0, sizeof ifr);
   /* IFF_NO_PI: no 4-byte packet-information prefix; frames are bare. Creates the device
    * when it does not exist, attaches to it when it is a persistent one. */
-  ifr.ifr_flags = (req->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+  ifr.ifr_flags = (req->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (req->offload ? IFF_VNET_HDR : 0);
   strncpy(ifr.ifr_name, req->name, IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     failed(fail, "ioctl", "TUNSETIFF", NULL);
@@ -100,8 +101,16 @@ static int open_in_current_netns(const tun_request_t *req, tun_device_t *out, tu
 
   /* Offload settings outlive the fd on a persistent device: a previous opener may have
    * left segmentation offload on, and without the virtio-net header we would then read
-   * 64 KB super-frames with unfinished checksums. */
-  if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+   * 64 KB super-frames with unfinished checksums. With the header, the kernel may hand
+   * over partial checksums and TCP super-segments (the addon finishes the checksums). */
+  int vnet_len = (int)VNET_HDR_LEN;
+  if (req->offload && ioctl(fd, TUNSETVNETHDRSZ, &vnet_len) < 0) {
+    failed(fail, "ioctl", "TUNSETVNETHDRSZ", NULL);
+    close_keeping_errno(fd);
+    return -1;
+  }
+  unsigned long offloads = req->offload ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
+  if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
     failed(fail, "ioctl", "TUNSETOFFLOAD", NULL);
     close_keeping_errno(fd);
     return -1;

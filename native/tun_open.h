@@ -16,6 +16,7 @@ typedef struct {
   const char *name;    /* requested interface name; "" lets the kernel choose */
   const char *netns;   /* path of a network namespace to open the device in, or NULL */
   int mtu;             /* MTU to set on the link, or 0 to leave it */
+  bool offload;        /* IFF_VNET_HDR with checksum and TCP segmentation offload (vnet.h) */
 } tun_request_t;
 
 typedef struct {

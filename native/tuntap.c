@@ -1,7 +1,7 @@
 /*
  * pytcp's TAP/TUN addon: node-api only, C only.
  *
- *   open(name, mode, { netns?, mtu? }, onbatch) -> handle { fd, name, mtu, mac? }
+ *   open(name, mode, { netns?, mtu?, offload? }, onbatch) -> handle { fd, name, mtu, mac? }
  *   write(handle, frames) -> frames written    close(handle)
  *   ref(handle) / unref(handle)                liveHandles() -> { fds, polls }
  *
@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -30,6 +31,7 @@
 
 #include "syserr.h"
 #include "tun_open.h"
+#include "vnet.h"
 
 /* Frames per wake-up: enough to reach the device's rate (64 per call already does),
  * small enough that other handles on the loop get their turn. */
@@ -59,6 +61,7 @@ typedef struct {
   uint32_t self_strength;  /* 1 while polling && refed, else 0 (weak) */
   napi_async_context async_context;
   bool cleanup_hook;       /* registered with napi_add_env_cleanup_hook */
+  bool offload;            /* frames carry a virtio-net header on the fd (vnet.h) */
   char name[IFNAMSIZ];
 } tuntap_t;
 
@@ -166,12 +169,27 @@ typedef struct {
   int err;              /* errno of a read that failed for good, else 0 */
 } batch_t;
 
+/* One frame into `into`; with offload its virtio-net header is read apart, and a partial
+ * checksum is finished, so the frame is what a device without offload would hand over. */
+static ssize_t read_frame(tuntap_t *t, uint8_t *into, size_t room) {
+  if (!t->offload) return read(t->fd, into, room);
+  struct virtio_net_hdr hdr;
+  struct iovec iov[2] = {{.iov_base = &hdr, .iov_len = VNET_HDR_LEN}, {.iov_base = into, .iov_len = room}};
+  ssize_t n = readv(t->fd, iov, 2);
+  if (n <= 0) return n;
+  if ((size_t)n < VNET_HDR_LEN) return 0; /* cannot happen: handled as a read of nothing */
+  n -= (ssize_t)VNET_HDR_LEN;
+  /* Offsets that do not fit leave the checksum as it is: the stack's check then drops it. */
+  if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) vnet_finish_checksum(&hdr, into, (size_t)n);
+  return n;
+}
+
 static void drain(tuntap_t *t, uint8_t *staging, batch_t *b) {
   b->bytes = 0;
   b->count = 0;
   b->err = 0;
   while (b->count < MAX_BATCH && STAGING_SIZE - b->bytes >= FRAME_ROOM) {
-    ssize_t n = read(t->fd, staging + b->bytes, STAGING_SIZE - b->bytes);
+    ssize_t n = read_frame(t, staging + b->bytes, STAGING_SIZE - b->bytes);
     if (n > 0) {
       b->bytes += (size_t)n;
       b->ends[b->count++] = (uint32_t)b->bytes;
@@ -344,7 +362,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The options must be an object");
     return NULL;
   }
-  napi_value netns_v, mtu_v;
+  napi_value netns_v, mtu_v, offload_v;
   if (!get_optional(env, argv[2], "netns", napi_string, &netns_v)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "options.netns must be a path string");
     return NULL;
@@ -364,6 +382,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     }
     mtu = (int32_t)d;
   }
+  if (!get_optional(env, argv[2], "offload", napi_boolean, &offload_v)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "options.offload must be a boolean");
+    return NULL;
+  }
+  bool offload = false;
+  if (offload_v) CHECK(env, napi_get_value_bool(env, offload_v, &offload));
   CHECK(env, napi_typeof(env, argv[3], &type));
   if (type != napi_function) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "onbatch must be a function");
@@ -375,7 +399,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_instance_data(env, (void **)&state));
   CHECK(env, napi_get_uv_event_loop(env, &loop));
 
-  tun_request_t req = {.tap = tap, .name = name, .netns = netns_v ? netns : NULL, .mtu = mtu};
+  tun_request_t req = {.tap = tap, .name = name, .netns = netns_v ? netns : NULL, .mtu = mtu, .offload = offload};
   tun_device_t dev;
   tun_failure_t fail;
   if (tun_open(&req, &dev, &fail) < 0) {
@@ -397,6 +421,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   t->state = state;
   t->fd = dev.fd;
   t->refed = true;
+  t->offload = offload;
   memcpy(t->name, dev.name, IFNAMSIZ);
   state->open_fds++;
 
@@ -498,8 +523,16 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       return NULL;
     }
     ssize_t n;
-    do n = write(t->fd, data, count);
-    while (n < 0 && errno == EINTR);
+    if (t->offload) {
+      /* A zeroed header: a whole frame with its checksums done, nothing to segment. */
+      static const struct virtio_net_hdr plain;
+      struct iovec iov[2] = {{.iov_base = (void *)&plain, .iov_len = VNET_HDR_LEN}, {.iov_base = data, .iov_len = count}};
+      do n = writev(t->fd, iov, 2);
+      while (n < 0 && errno == EINTR);
+    } else {
+      do n = write(t->fd, data, count);
+      while (n < 0 && errno == EINTR);
+    }
     if (n >= 0) {
       written++;
     } else if (!write_is_a_drop(errno)) {

@@ -47,6 +47,8 @@ export interface NativeOpenOptions {
   netns?: string;
   /** MTU to set on the link. */
   mtu?: number;
+  /** The virtio-net header with checksum and TCP segmentation offload on receive. */
+  offload?: boolean;
 }
 
 export interface TunTapAddon {

@@ -18,6 +18,13 @@ export interface TunTapOptions {
   mtu?: number;
   /** Network namespace to open the device in: a name (in /run/netns) or a path. */
   netns?: string;
+  /**
+   * Receive offload (IFF_VNET_HDR, TUNSETOFFLOAD TSO4/TSO6 and CSUM): the kernel hands over
+   * TCP super-segments of up to 64 KB instead of MSS-sized ones, ~40x fewer frames for the
+   * same bytes. The addon finishes the checksums the kernel leaves partial, so received
+   * frames are ordinary packets, some larger than the MTU. Frames sent are unchanged.
+   */
+  offload?: boolean;
 }
 
 export interface TunTapStats {
@@ -66,6 +73,7 @@ export abstract class TunTapDevice implements Device {
     const nativeOpts = {
       ...(opts.netns !== undefined && { netns: netnsPath(opts.netns) }),
       ...(opts.mtu !== undefined && { mtu: opts.mtu }),
+      ...(opts.offload !== undefined && { offload: opts.offload }),
     };
     this.handle = this.addon.open(opts.name, mode, nativeOpts, (err, buffer, count) => this.onBatch(err, buffer, count));
     this.name = this.handle.name;
