@@ -31,6 +31,7 @@
 
 #include "syserr.h"
 #include "tun_open.h"
+#include "gso.h"
 #include "vnet.h"
 
 /* Frames per wake-up: enough to reach the device's rate (64 per call already does),
@@ -46,6 +47,7 @@
 
 typedef struct {
   uint8_t *staging; /* allocated on the first read */
+  uint8_t *joined;  /* a super-segment being written (GSO_MAX_FRAME), allocated on first use */
   int64_t open_fds;
   int64_t live_polls;
 } addon_state_t;
@@ -62,6 +64,7 @@ typedef struct {
   napi_async_context async_context;
   bool cleanup_hook;       /* registered with napi_add_env_cleanup_hook */
   bool offload;            /* frames carry a virtio-net header on the fd (vnet.h) */
+  bool tap;                /* Ethernet frames (else bare IP packets) */
   char name[IFNAMSIZ];
 } tuntap_t;
 
@@ -157,6 +160,7 @@ static void finalize_state(napi_env env, void *data, void *hint) {
   (void)hint;
   addon_state_t *state = data;
   free(state->staging);
+  free(state->joined);
   free(state);
 }
 
@@ -422,6 +426,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   t->fd = dev.fd;
   t->refed = true;
   t->offload = offload;
+  t->tap = tap;
   memcpy(t->name, dev.name, IFNAMSIZ);
   state->open_fds++;
 
@@ -491,6 +496,20 @@ static bool write_is_a_drop(int err) {
   }
 }
 
+/* One write of `len` bytes behind `hdr` (with offload) or bare; errno on failure. */
+static int write_one(tuntap_t *t, const struct virtio_net_hdr *hdr, const uint8_t *data, size_t len) {
+  ssize_t n;
+  if (t->offload) {
+    struct iovec iov[2] = {{.iov_base = (void *)hdr, .iov_len = VNET_HDR_LEN}, {.iov_base = (void *)data, .iov_len = len}};
+    do n = writev(t->fd, iov, 2);
+    while (n < 0 && errno == EINTR);
+  } else {
+    do n = write(t->fd, data, len);
+    while (n < 0 && errno == EINTR);
+  }
+  return n < 0 ? errno : 0;
+}
+
 static napi_value js_write(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -506,40 +525,59 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
     syserr_t e = {.err = EBADF, .syscall = "write", .dev = t->name};
     return syserr_throw(env, &e);
   }
-  uint32_t length, written = 0;
+  uint32_t length;
   CHECK(env, napi_get_array_length(env, argv[1], &length));
+  frame_ref_t *frames = malloc((length > 0 ? length : 1) * sizeof *frames);
+  if (frames == NULL) {
+    syserr_t e = {.err = ENOMEM, .syscall = "malloc", .dev = t->name};
+    return syserr_throw(env, &e);
+  }
   for (uint32_t i = 0; i < length; i++) {
-    napi_value frame;
+    napi_value frame, arraybuffer;
     bool is_typedarray = false;
-    CHECK(env, napi_get_element(env, argv[1], i, &frame));
-    CHECK(env, napi_is_typedarray(env, frame, &is_typedarray));
     napi_typedarray_type type;
     size_t count, offset;
     void *data;
-    napi_value arraybuffer;
-    if (is_typedarray) CHECK(env, napi_get_typedarray_info(env, frame, &type, &count, &data, &arraybuffer, &offset));
+    if (napi_get_element(env, argv[1], i, &frame) != napi_ok || napi_is_typedarray(env, frame, &is_typedarray) != napi_ok ||
+        (is_typedarray && napi_get_typedarray_info(env, frame, &type, &count, &data, &arraybuffer, &offset) != napi_ok)) {
+      free(frames);
+      throw_last_error(env);
+      return NULL;
+    }
     if (!is_typedarray || type != napi_uint8_array) {
+      free(frames);
       napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "frames must be an array of Uint8Array");
       return NULL;
     }
-    ssize_t n;
+    frames[i] = (frame_ref_t){.data = data, .len = count};
+  }
+
+  static const struct virtio_net_hdr plain; /* a whole frame, checksums done, nothing to segment */
+  uint32_t written = 0;
+  for (uint32_t i = 0; i < length;) {
+    size_t run = 1;
     if (t->offload) {
-      /* A zeroed header: a whole frame with its checksums done, nothing to segment. */
-      static const struct virtio_net_hdr plain;
-      struct iovec iov[2] = {{.iov_base = (void *)&plain, .iov_len = VNET_HDR_LEN}, {.iov_base = data, .iov_len = count}};
-      do n = writev(t->fd, iov, 2);
-      while (n < 0 && errno == EINTR);
-    } else {
-      do n = write(t->fd, data, count);
-      while (n < 0 && errno == EINTR);
+      if (t->state->joined == NULL) t->state->joined = malloc(GSO_MAX_FRAME);
+      if (t->state->joined != NULL) run = gso_run(frames + i, length - i, t->tap);
     }
-    if (n >= 0) {
-      written++;
-    } else if (!write_is_a_drop(errno)) {
-      syserr_t e = {.err = errno, .syscall = "write", .dev = t->name};
+    int err;
+    if (run > 1) {
+      struct virtio_net_hdr hdr;
+      size_t len = gso_build(frames + i, run, t->tap, t->state->joined, &hdr);
+      err = write_one(t, &hdr, t->state->joined, len);
+    } else {
+      err = write_one(t, &plain, frames[i].data, frames[i].len);
+    }
+    if (err == 0) {
+      written += (uint32_t)run;
+    } else if (!write_is_a_drop(err)) {
+      free(frames);
+      syserr_t e = {.err = err, .syscall = "write", .dev = t->name};
       return syserr_throw(env, &e);
     }
+    i += (uint32_t)run;
   }
+  free(frames);
   napi_value result;
   CHECK(env, napi_create_uint32(env, written, &result));
   return result;

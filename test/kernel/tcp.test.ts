@@ -26,6 +26,7 @@ const PEER_TOOLS: [tool: string, pkg: string][] = [
   ['nc', 'netcat-openbsd'],
   ['curl', 'curl'],
   ['nft', 'nftables'],
+  ['ethtool', 'ethtool'],
   ['tcpdump', 'tcpdump'],
   ['ss', 'iproute2'],
   ['sha256sum', 'coreutils'],
@@ -283,6 +284,11 @@ describe.skipIf(problems.length > 0).concurrent('TCP on the stack against the Li
   it("the stack offers MSS 1460, SACK-permitted, TS and WS on its SYN and honours the kernel's SYN-ACK options", async ({ expect }) => {
     await inLab('options', async (s) => {
       const bytes = 4_000_000;
+      // The addon joins the stack's segments into GSO super-segments (native/gso.c) that the
+      // kernel cuts where a wire would; with segmentation offload off on the bridge's port to
+      // the peer the bridge cuts them there, so the capture sees the segments a wire carries.
+      const cut = await s.lab.exec(s.lab.switchNs, ['ethtool', '-K', s.lab.peerSwitchPort, 'tso', 'off', 'gso', 'off']);
+      expect(cut.code, cut.stderr).toBe(0);
       const nc = s.peer(['sh', '-c', 'nc -l 5003 | sha256sum'], 30_000);
       await s.listening(5003);
       const capture = await s.capture('options');

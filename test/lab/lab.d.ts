@@ -71,6 +71,8 @@ export interface Lab {
   /** Persistent TAP in switchNs, on the bridge, up. */
   readonly tap: string;
   readonly peerIf: string;
+  /** The bridge's port (in the switch namespace) toward the first kernel peer. */
+  readonly peerSwitchPort: string;
   readonly peerMac: string;
   /** '10.77.0.1' */
   readonly peerIpv4: string;

@@ -369,6 +369,10 @@ class Lab {
   get peerIf() {
     return this.peers[0].ifName;
   }
+  /** The bridge's port (in the switch namespace) toward the first kernel peer. */
+  get peerSwitchPort() {
+    return `s1${this.ifId}`;
+  }
   get peerMac() {
     return this.peers[0].mac;
   }
