@@ -147,7 +147,7 @@ async function appDemo(lab, address) {
       const result = await app.exited;
       say(indent(app.stdout || '(no output)'));
       const tcp = app.stderr.split('\n').filter((l) => / TCP /.test(l));
-      say(`  its packet log (PYTCP_LOG=1), ${tcp.length} TCP segments; the first ones and the last:`);
+      say(`  its packet log (PYTCP_LOG=1), ${tcp.length} TCP segments (rx ones past 1448 bytes are the kernel's super-segments: receive offload); the first ones and the last:`);
       say(indent([...tcp.slice(0, 6), '...', ...tcp.slice(-3)].join('\n')) + '\n');
       if (result.code !== 0 || !/status 200, 1000000 bytes/.test(app.stdout)) throw new DemoFailure(`${what} over the stack failed:\n${app.describe()}`);
     }
