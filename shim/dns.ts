@@ -26,6 +26,7 @@ import * as packet from 'dns-packet';
 import type { Ipv4Address, Ipv6Address } from '../lib/wire/address';
 import { dgramOver, type ShimDgram } from './dgram';
 import type { ShimHost } from './host';
+import { netOver, type ShimNet } from './net';
 
 /** Node's own functions, taken before anything may replace the module's exports. */
 const nodeLookup = dns.lookup as unknown as (...args: unknown[]) => object;
@@ -90,6 +91,8 @@ type Reply = Outcome | { kind: 'alias'; target: string; hops: number };
 
 /** One try's end: a reply, or a reason to ask the next server. */
 type TryResult = Reply | { kind: 'retry'; code: FailureCode; final: boolean };
+/** What one response says: an answer, why to move on, or that it was cut short and TCP must ask again. */
+type Checked = TryResult | { kind: 'truncated' };
 
 /** Node's dns errors (lib/internal/errors.js DNSException): `syscall CODE hostname`, keys errno, code, syscall, hostname. */
 export interface DnsError extends Error {
@@ -192,6 +195,7 @@ export class StackResolver {
   /** dns.resolve6(hostname[, options], callback). */
   readonly resolve6: typeof dns.resolve6;
   private readonly dgram: ShimDgram;
+  private readonly net: ShimNet;
   private readonly fixedServers: Server[] | undefined;
   private readonly port: number;
   private readonly timeout: number;
@@ -208,6 +212,7 @@ export class StackResolver {
     opts: StackResolverOptions = {},
   ) {
     this.dgram = dgramOver(host);
+    this.net = netOver(host);
     this.fixedServers = opts.servers?.map(serverOf);
     this.port = opts.port ?? 53;
     this.timeout = opts.timeout ?? 5000;
@@ -364,7 +369,7 @@ export class StackResolver {
       const query = packet.encode({ type: 'query', id, flags: packet.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] });
       const socket = this.dgram.createSocket(server.family === 4 ? 'udp4' : 'udp6');
       let finished = false;
-      const finish = (result: TryResult) => {
+      const finish = (result: TryResult | Promise<TryResult>) => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
@@ -377,7 +382,9 @@ export class StackResolver {
       socket.on('error', unreachable);
       socket.on('message', (msg) => {
         const reply = this.check(msg, id, name, type);
-        if (reply) finish(reply);
+        // RFC 1035 §4.2.1, RFC 7766 §5: an answer cut short is asked again over TCP, of the same server.
+        if (reply?.kind === 'truncated') finish(this.exchangeTcp(server, name, type));
+        else if (reply) finish(reply);
       });
       socket.connect(this.port, server.address, () => {
         socket.send(query, (err) => {
@@ -387,8 +394,42 @@ export class StackResolver {
     });
   }
 
+  /**
+   * One query to one server over TCP on the stack (RFC 7766): the message behind its
+   * 2-byte length, one response read back the same way. Over TCP the first response is
+   * the answer: one that does not match, does not decode or is still truncated fails this
+   * server, as does a connection that ends first.
+   */
+  private exchangeTcp(server: Server, name: string, type: RecordType): Promise<TryResult> {
+    return new Promise((resolve) => {
+      const id = randomInt(0x1_0000);
+      const query = packet.streamEncode({ type: 'query', id, flags: packet.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] });
+      const socket = this.net.connect({ host: server.address, port: this.port });
+      let received: Buffer = Buffer.alloc(0);
+      let finished = false;
+      const finish = (result: TryResult) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(result);
+      };
+      const timer = setTimeout(() => finish({ kind: 'retry', code: 'ETIMEOUT', final: false }), this.timeout);
+      const bad: TryResult = { kind: 'retry', code: 'EBADRESP', final: true };
+      socket.on('connect', () => socket.write(query));
+      socket.on('error', () => finish({ kind: 'retry', code: 'ECONNREFUSED', final: true }));
+      socket.on('data', (chunk: Buffer) => {
+        received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+        if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
+        const reply = this.check(received.subarray(2, 2 + received.readUInt16BE(0)), id, name, type);
+        finish(reply === undefined || reply.kind === 'truncated' ? bad : reply);
+      });
+      socket.on('end', () => finish(bad));
+    });
+  }
+
   /** A response judged against the query (RFC 5452 §9.1); undefined when it is not the answer and the wait goes on. */
-  private check(msg: Buffer, id: number, name: string, type: RecordType): TryResult | undefined {
+  private check(msg: Buffer, id: number, name: string, type: RecordType): Checked | undefined {
     let response: packet.DecodedPacket & { rcode?: string; opcode?: string };
     try {
       response = packet.decode(msg);
@@ -407,8 +448,7 @@ export class StackResolver {
       this.drops.mismatched++;
       return undefined;
     }
-    // RFC 1035 §4.2.1: a truncated answer wants TCP (RFC 7766); until the stack's TCP serves this, try the next server.
-    if (response.flag_tc) return { kind: 'retry', code: 'EBADRESP', final: true };
+    if (response.flag_tc) return { kind: 'truncated' };
     switch (response.rcode) {
       case 'NOERROR':
         return answerIn(response.answers ?? [], name, type);

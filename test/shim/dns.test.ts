@@ -14,6 +14,7 @@ import { StackDriver } from '../../lib/driver';
 import { Ipv4Address } from '../../lib/wire/address';
 import { ShimHost } from '../../shim/host';
 import { dgramOver } from '../../shim/dgram';
+import { netOver } from '../../shim/net';
 import { parseHosts, StackResolver, type StackResolverOptions } from '../../shim/dns';
 
 const PORT = 5353;
@@ -239,6 +240,43 @@ describe('StackResolver.lookup against fake servers on the stack\'s loopback', (
       stackHead: 'Error: getaddrinfo EAI_AGAIN www.example.test',
     });
     expect([servfail.queries.length, refused.queries.length]).toEqual([2, 2]);
+  });
+
+  it('a truncated answer (TC) is asked again over TCP of the same server (RFC 7766), and that answer counts', async () => {
+    const udp = await fakeServer('127.0.0.1', (q, reply) => {
+      const cut = packet.decode(response(q, 0));
+      reply(packet.encode({ ...cut, flags: (cut.flags ?? 0) | packet.TRUNCATED_RESPONSE }));
+    });
+    const tcpQueries: string[] = [];
+    const tcp = netOver(host).createServer((socket) => {
+      let buf = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+        const query = packet.streamDecode(buf) as packet.DecodedPacket;
+        tcpQueries.push(query.questions![0].name);
+        socket.end(packet.streamEncode(packet.decode(answerFrom(query, ZONE))));
+      });
+    });
+    await new Promise<void>((r) => tcp.listen(PORT, '127.0.0.1', () => r()));
+    try {
+      expect(await lookup(resolver(), 'www.example.test', 4)).toEqual({ err: null, address: '10.1.2.3', family: 4 });
+      expect(udp.queries.map((q) => q.name)).toEqual(['www.example.test']);
+      expect(tcpQueries).toEqual(['www.example.test']);
+    } finally {
+      await new Promise<void>((r) => tcp.close(() => r()));
+    }
+  });
+
+  it('a truncated answer from a server without DNS over TCP moves on to the next server', async () => {
+    await fakeServer('127.0.0.1', (q, reply) => {
+      const cut = packet.decode(response(q, 0));
+      reply(packet.encode({ ...cut, flags: (cut.flags ?? 0) | packet.TRUNCATED_RESPONSE }));
+    });
+    const second = await zoneServer('127.0.0.2', ZONE);
+    const r = resolver({ servers: ['127.0.0.1', '127.0.0.2'] });
+    expect(await lookup(r, 'www.example.test', 4)).toEqual({ err: null, address: '10.1.2.3', family: 4 });
+    expect(second.queries).toHaveLength(1);
   });
 
   it('only silence: EAI_AGAIN after `attempts` rounds over every server', async () => {
