@@ -237,6 +237,22 @@ describe.skipIf(problems.length > 0).concurrent('unmodified HTTP, HTTPS, fetch a
     });
   }, TEST_MS);
 
+  it('the same example programs run as they are on the kernel (no preload): http.get and fetch from nginx, curl from http-server.js', async ({ expect }) => {
+    await inLab('kernel-examples', async (s) => {
+      await s.nginx(content.dir);
+      const url = `http://${s.lab.peerIpv4}/${content.medium.name}`;
+      for (const script of [path.join(EXAMPLES, 'http-client.js'), FETCH_GET]) {
+        const run = await s.peerOk([process.execPath, script, url]);
+        expect(run.stdout.trim()).toBe(got(MEDIUM, content.medium.sha));
+      }
+      const server = s.peer([process.execPath, path.join(EXAMPLES, 'http-server.js'), '--host', s.lab.peerIpv4, '--port', '8080', '--requests', '1'], APP_MS);
+      await s.listening(8080);
+      const curl = await s.peerOk(['curl', '-sS', '--fail', `http://${s.lab.peerIpv4}:8080/`]);
+      expect(curl.stdout).toBe(`hello from http-server, you are ${s.lab.peerIpv4}\n`);
+      expect((await server).code).toBe(0);
+    });
+  }, TEST_MS);
+
   it('examples/http-server.js on the stack answers curl in the peer: a text body, then /bytes/N byte-exact read slowly; it exits after them and the tail still arrives', async ({ expect }) => {
     await inLab('stack-server', async (s) => {
       const app = s.app(path.join(EXAMPLES, 'http-server.js'), ['--port', '80', '--requests', '2']);
