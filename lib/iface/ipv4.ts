@@ -6,6 +6,7 @@ import { emitIgmp, igmpLen, parseIgmp, ROUTER_ALERT_OPTION, type IgmpMessage } f
 import { badOptionOffset, IpProtocol, Ipv4AddressReuse, IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr, ReusableIpv4Repr } from '../wire/ipv4';
 import type { StackContext } from './context';
 import type { Ipv4Binding, NetInterface } from './interface';
+import { FrameSlab } from './frame-slab';
 import { fragmentIpv4 } from './ipv4-fragment';
 import { Ipv4Reassembler, type ExpiredDatagram, type ReassemblyConfig } from './ipv4-reassembly';
 import { Ipv4RoutingTable, type Ipv4Route } from './routes';
@@ -285,6 +286,8 @@ export class Ipv4Layer {
 
   /** The header of the datagram being sent, rewritten for each one. */
   private readonly header = new ReusableIpv4Repr();
+  /** Where frames are built: a backing store per frame was a tenth of bulk sending (frame-slab.ts). */
+  private readonly frames = new FrameSlab();
 
   /** Builds the whole frame in one allocation and sends it; a DropReason when it cannot. */
   send(req: Ipv4Send, now: number): DropReason | undefined {
@@ -312,7 +315,7 @@ export class Ipv4Layer {
     const offset = iface.linkHeaderLen;
     stats.tx++;
     if (headerLen + req.payloadLen <= iface.mtu) {
-      const frame = new Uint8Array(offset + headerLen + req.payloadLen);
+      const frame = this.frames.alloc(offset + headerLen + req.payloadLen);
       ip.emit(frame, offset);
       req.writePayload(frame, offset + headerLen, src);
       iface.transmitIpv4(frame, nextHop, now);

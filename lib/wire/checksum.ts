@@ -44,9 +44,20 @@ function sumWords(buf: Uint8Array, offset: number, words: number): number {
   // 2^21 words of at most 2^32 each stay below 2^53: exact in a double.
   for (let k = 0; k < words; k += 1 << 21) {
     const stop = Math.min(words, k + (1 << 21));
-    let s = 0;
-    for (let j = k; j < stop; j++) s += view[j];
-    total = fold(total + fold(s));
+    // Four independent sums: the adds no longer wait on each other, ~2x the speed of one.
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let j = k;
+    for (; j + 3 < stop; j += 4) {
+      s0 += view[j];
+      s1 += view[j + 1];
+      s2 += view[j + 2];
+      s3 += view[j + 3];
+    }
+    for (; j < stop; j++) s0 += view[j];
+    total = fold(total + fold(s0 + s1 + s2 + s3));
   }
   return LITTLE_ENDIAN ? ((total & 0xff) << 8) | (total >>> 8) : total;
 }

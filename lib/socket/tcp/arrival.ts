@@ -147,7 +147,7 @@ export abstract class SegmentArrival extends Tcb {
       return;
     }
     if (this.st === TcpState.SynReceived) {
-      this.handshakeAck(seg, seg.window * 2 ** this.snd.shift, now);
+      this.handshakeAck(seg, seg.window * (1 << this.snd.shift), now);
       if (this.state !== TcpState.Established) return;
     }
     if (!this.ackArrived(seg, now)) return;
@@ -213,7 +213,7 @@ export abstract class SegmentArrival extends Tcb {
     // RFC 7323 §4.1 (RTTM): a sample from the echo of every ACK that acknowledges new data.
     const tsRtt = this.tsOn && ts !== undefined && seqGt(seg.ack, snd.una) ? this.tsClock.rtt(ts.echo, now) : undefined;
     const finOrSyn = (seg.flags & (TcpFlag.Fin | TcpFlag.Syn)) !== 0;
-    const freed = snd.onAck(seg.seq, seg.ack, seg.window * 2 ** snd.shift, seg.payloadLen, finOrSyn, tsRtt, seg.options.sack, now);
+    const freed = snd.onAck(seg.seq, seg.ack, seg.window * (1 << snd.shift), seg.payloadLen, finOrSyn, tsRtt, seg.options.sack, now);
     if (freed > 0 && this.writeBlocked && snd.buf.free > 0) {
       this.writeBlocked = false;
       this.signal('writable');

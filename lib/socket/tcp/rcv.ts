@@ -15,7 +15,10 @@ export class TcpReceiver {
   readonly buf: RecvBuffer;
   /** IRS, once the peer's SYN is seen. */
   irs = 0;
-  /** Our window's shift (RFC 7323 §2.2), once negotiated. */
+  /**
+   * Our window's shift (RFC 7323 §2.2), once negotiated; at most 14, so `1 << shift` is exact
+   * (and ~5x cheaper per segment than `2 ** shift`, a call into pow).
+   */
   shift = 0;
   /** The peer's FIN: its sequence number once seen, and whether RCV.NXT has passed it. */
   finSeq: number | undefined;
@@ -73,8 +76,8 @@ export class TcpReceiver {
 
   /** The window field of any other segment; remembers the right edge it offers. */
   windowField(): number {
-    const field = Math.min(0xffff, Math.floor(this.offer() / 2 ** this.shift));
-    const right = seqAdd(this.nxt, field * 2 ** this.shift);
+    const field = Math.min(0xffff, Math.floor(this.offer() / (1 << this.shift)));
+    const right = seqAdd(this.nxt, field * (1 << this.shift));
     // The scaled field rounds down; the right edge already offered stays (RFC 7323 §2.4).
     if (seqGt(right, this.advRight)) this.advRight = right;
     return field;
@@ -171,7 +174,7 @@ export class TcpReceiver {
    * shrinks as data arrives.
    */
   private offer(): number {
-    const space = Math.min(this.buf.space, 0xffff * 2 ** this.shift);
+    const space = Math.min(this.buf.space, 0xffff * (1 << this.shift));
     const cur = this.wnd;
     if (space - cur >= Math.min(this.buf.capacity / 2, this.rcvMss)) return space;
     return cur;

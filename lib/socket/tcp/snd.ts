@@ -58,7 +58,7 @@ export class TcpSender {
   wl1 = 0;
   wl2 = 0;
   maxWnd = 0;
-  /** The shift applied to the peer's window (RFC 7323 §2.2), once negotiated. */
+  /** The shift applied to the peer's window (RFC 7323 §2.2), once negotiated; at most 14 (options.ts), so `1 << shift` is exact. */
   shift = 0;
   /** The sequence number of the send buffer's first byte. */
   bufSeq: number;
@@ -88,6 +88,8 @@ export class TcpSender {
   private lastSmallEnd: number;
   private retransmitDue = false;
   private smssNow: number;
+  /** payloadRoom() while output() sends a burst of segments; undefined otherwise. */
+  private burstRoom: number | undefined;
   private readonly ackEvent: AckEvent = { ack: 0, acked: 0, duplicate: false, sndMax: 0, mss: 0, flight: 0, newlySacked: 0, now: 0 };
 
   constructor(
@@ -281,7 +283,11 @@ export class TcpSender {
         this.retransmitAt(seq, now);
       }
     }
+    // One payloadRoom() for the whole burst: it asks the IP layer for a route and the path MTU,
+    // which sending cannot change (a 'too-big' drop clears it, see transmit()).
+    this.burstRoom = this.payloadRoom(now);
     while (this.sendNext(now, false));
+    this.burstRoom = undefined;
     this.checkPersist(now);
   }
 
@@ -350,7 +356,7 @@ export class TcpSender {
 
   /** Sends one segment if the rules allow; `force` ignores Nagle and SWS avoidance. */
   private sendNext(now: number, force: boolean): boolean {
-    const room = this.payloadRoom(now);
+    const room = this.burstRoom ?? this.payloadRoom(now);
     const off = seqSub(this.nxt, this.bufSeq);
     const left = this.buf.length - off;
     const resending = seqLt(this.nxt, this.max);
@@ -405,6 +411,7 @@ export class TcpSender {
     // 'too-big': the path MTU shrank under us (TcpLink.send); cut the segment again to the new
     // size at once. Any other failure, or a size that did not change, is a loss the timer
     // recovers from.
+    if (result === 'too-big') this.burstRoom = undefined;
     if (result === 'too-big' && this.refreshMss(now)) return;
     const end = seqAdd(seq, len + fin);
     if (resending) this.flight.resent(seq, end, now);
