@@ -98,8 +98,8 @@ export class Stack {
     this.udpSockets = new UdpSocketTable(this.udp, this.ipv4, this.ipv6, ctx, opts.udpSockets);
     this.tcp = new Tcp(this.ipv4, this.ipv6, ctx, opts.tcp);
     const hooks: InterfaceHooks = {
-      ipv4Input: (iface, packet, now, linkBroadcast) => this.ipv4.receive(iface, packet, now, linkBroadcast),
-      ipv6Input: (iface, packet, now) => this.ipv6.receive(iface, packet, now),
+      ipv4Input: (iface, packet, now, linkBroadcast, checksumGood) => this.ipv4.receive(iface, packet, now, linkBroadcast, checksumGood),
+      ipv6Input: (iface, packet, now, checksumGood) => this.ipv6.receive(iface, packet, now, checksumGood),
       neighborFailed: (iface, frames, now) => this.icmpv4.neighborFailed(iface, frames, now),
       addressUp: (iface, binding) => this.ipv4.addressUp(iface, binding),
       addressDown: (iface, binding) => this.ipv4.addressDown(iface, binding),
@@ -179,7 +179,7 @@ export class Stack {
     this.lastNow = now;
     for (const iface of this.interfaces) {
       const device = iface.device;
-      for (let frame = device.receive(); frame !== undefined; frame = device.receive()) iface.receive(frame, now);
+      for (let frame = device.receive(); frame !== undefined; frame = device.receive()) iface.receive(frame, now, device.receivedChecksumGood?.() === true);
     }
     for (const iface of this.interfaces) iface.poll(now);
     this.ipv4.poll(now);

@@ -8,7 +8,9 @@
  * Receiving: a uv_poll watches the non-blocking fd; each wake-up drains every frame that
  * is ready (bounded, so one busy device cannot starve the loop) into ONE new ArrayBuffer
  * and calls `onbatch(null, buffer, count)` once. The buffer holds the frames back to back,
- * then, at the next 4-byte boundary, `count` uint32 end offsets (frame i ends at ends[i]).
+ * then, at the next 4-byte boundary, `count` uint32 end offsets (frame i ends at ends[i]
+ * & END_MASK; the top bit, CHECKSUM_GOOD, says the device finished or verified the frame's
+ * transport checksum, so the stack need not check it again).
  * When the device fails (deleted under us), polling stops and `onbatch(error)` is called.
  *
  * Lifetimes: a `tuntap_t` belongs to its JS handle object and is freed by the wrap's
@@ -173,9 +175,16 @@ typedef struct {
   int err;              /* errno of a read that failed for good, else 0 */
 } batch_t;
 
+/* The top bit of an end offset: the frame's transport checksum is known good (ends are
+ * below STAGING_SIZE, far from it). */
+#define CHECKSUM_GOOD 0x80000000u
+
 /* One frame into `into`; with offload its virtio-net header is read apart, and a partial
- * checksum is finished, so the frame is what a device without offload would hand over. */
-static ssize_t read_frame(tuntap_t *t, uint8_t *into, size_t room) {
+ * checksum is finished, so the frame is what a device without offload would hand over.
+ * `good` says whether its transport checksum is known good: finished here, or verified
+ * by the kernel (DATA_VALID). */
+static ssize_t read_frame(tuntap_t *t, uint8_t *into, size_t room, bool *good) {
+  *good = false;
   if (!t->offload) return read(t->fd, into, room);
   struct virtio_net_hdr hdr;
   struct iovec iov[2] = {{.iov_base = &hdr, .iov_len = VNET_HDR_LEN}, {.iov_base = into, .iov_len = room}};
@@ -184,7 +193,8 @@ static ssize_t read_frame(tuntap_t *t, uint8_t *into, size_t room) {
   if ((size_t)n < VNET_HDR_LEN) return 0; /* cannot happen: handled as a read of nothing */
   n -= (ssize_t)VNET_HDR_LEN;
   /* Offsets that do not fit leave the checksum as it is: the stack's check then drops it. */
-  if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) vnet_finish_checksum(&hdr, into, (size_t)n);
+  if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) *good = vnet_finish_checksum(&hdr, into, (size_t)n);
+  else *good = (hdr.flags & VIRTIO_NET_HDR_F_DATA_VALID) != 0;
   return n;
 }
 
@@ -193,10 +203,11 @@ static void drain(tuntap_t *t, uint8_t *staging, batch_t *b) {
   b->count = 0;
   b->err = 0;
   while (b->count < MAX_BATCH && STAGING_SIZE - b->bytes >= FRAME_ROOM) {
-    ssize_t n = read_frame(t, staging + b->bytes, STAGING_SIZE - b->bytes);
+    bool good;
+    ssize_t n = read_frame(t, staging + b->bytes, STAGING_SIZE - b->bytes, &good);
     if (n > 0) {
       b->bytes += (size_t)n;
-      b->ends[b->count++] = (uint32_t)b->bytes;
+      b->ends[b->count++] = (uint32_t)b->bytes | (good ? CHECKSUM_GOOD : 0);
     } else if (n == 0) {
       return;
     } else if (errno == EINTR) {

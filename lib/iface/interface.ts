@@ -38,8 +38,9 @@ export interface Ipv4Binding {
 
 /** What an interface tells the IP layer about itself. */
 export interface InterfaceHooks {
-  ipv4Input(iface: NetInterface, packet: Uint8Array, now: number, linkBroadcast: boolean): void;
-  ipv6Input(iface: NetInterface, packet: Uint8Array, now: number): void;
+  /** `checksumGood`: the device vouches for the transport checksum (Device.receivedChecksumGood). */
+  ipv4Input(iface: NetInterface, packet: Uint8Array, now: number, linkBroadcast: boolean, checksumGood: boolean): void;
+  ipv6Input(iface: NetInterface, packet: Uint8Array, now: number, checksumGood: boolean): void;
   /** Packets (IP at `iface.linkHeaderLen`) that could not be sent: the next hop never answered ARP. */
   neighborFailed(iface: NetInterface, frames: Uint8Array[], now: number): void;
   /** An address became usable (its connected route can go in) or stopped being usable. */
@@ -204,8 +205,8 @@ export class NetInterface implements ArpLink, AcdSink {
     return first;
   }
 
-  receive(frame: Uint8Array, now: number): void {
-    if (!this.arp) return this.receiveIp(frame, now);
+  receive(frame: Uint8Array, now: number, checksumGood = false): void {
+    if (!this.arp) return this.receiveIp(frame, now, checksumGood);
     const stats = this.ctx.stats.ethernet;
     const eth = EthernetFrame.checked(frame);
     if (isDrop(eth)) return stats.drop(eth);
@@ -215,17 +216,17 @@ export class NetInterface implements ArpLink, AcdSink {
     }
     stats.rx++;
     const type = eth.ethertype;
-    if (type === EtherType.Ipv4) this.hooks.ipv4Input(this, eth.payload, now, dst.isMulticast);
+    if (type === EtherType.Ipv4) this.hooks.ipv4Input(this, eth.payload, now, dst.isMulticast, checksumGood);
     else if (type === EtherType.Arp) this.arp.receive(eth.payload, now);
-    else if (type === EtherType.Ipv6) this.hooks.ipv6Input(this, eth.payload, now);
+    else if (type === EtherType.Ipv6) this.hooks.ipv6Input(this, eth.payload, now, checksumGood);
     else if (type < 0x0600) stats.drop('length-field');
     else stats.drop('unknown-ethertype');
   }
 
-  private receiveIp(packet: Uint8Array, now: number): void {
+  private receiveIp(packet: Uint8Array, now: number, checksumGood: boolean): void {
     const version = packet.length > 0 ? packet[0] >> 4 : 0;
-    if (version === 4) this.hooks.ipv4Input(this, packet, now, false);
-    else if (version === 6) this.hooks.ipv6Input(this, packet, now);
+    if (version === 4) this.hooks.ipv4Input(this, packet, now, false, checksumGood);
+    else if (version === 6) this.hooks.ipv6Input(this, packet, now, checksumGood);
     else this.ctx.stats.ethernet.drop('bad-ip-version');
   }
 

@@ -18,6 +18,8 @@ export interface Ipv4Arrival {
   packet: Uint8Array;
   /** It came in a link-layer broadcast or multicast frame (RFC 1122 §3.2.2: no ICMP errors for those). */
   linkBroadcast: boolean;
+  /** The device vouched for its transport checksum (Device.receivedChecksumGood): no need to check it again. */
+  checksumGood?: boolean;
 }
 
 /** An ICMP error about a datagram this stack sent, or a local failure to send it. */
@@ -142,7 +144,7 @@ export class Ipv4Layer {
   /** Parse options for received packets: a flow's packets share their address objects. */
   private readonly parsing = { addresses: new Ipv4AddressReuse() };
 
-  receive(iface: NetInterface, bytes: Uint8Array, now: number, linkBroadcast: boolean): void {
+  receive(iface: NetInterface, bytes: Uint8Array, now: number, linkBroadcast: boolean, checksumGood = false): void {
     const stats = this.ctx.stats.ipv4;
     const pkt = Ipv4Packet.checked(bytes);
     if (isDrop(pkt)) return stats.drop(pkt);
@@ -167,7 +169,7 @@ export class Ipv4Layer {
       if (whole) this.deliver(whole.ip, whole.payload, { iface, packet: quoteOf(whole.ip, whole.payload), linkBroadcast }, now);
       return;
     }
-    this.deliver(ip, pkt.payload, { iface, packet, linkBroadcast }, now);
+    this.deliver(ip, pkt.payload, { iface, packet, linkBroadcast, checksumGood }, now);
   }
 
   /**

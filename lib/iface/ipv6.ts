@@ -15,6 +15,8 @@ export interface Ipv6Arrival {
   /** The whole IPv6 packet as received, for quoting in ICMPv6 errors. */
   packet: Uint8Array;
   chain: Ipv6Chain;
+  /** The device vouched for its transport checksum (Device.receivedChecksumGood): no need to check it again. */
+  checksumGood?: boolean;
 }
 
 /** An ICMPv6 error about a packet this stack sent (RFC 4443 §2.4 (d): to the protocol that sent it). */
@@ -116,7 +118,7 @@ export class Ipv6Layer {
   /** A flow's received packets share their address objects. */
   private readonly addresses = new Ipv6AddressReuse();
 
-  receive(iface: NetInterface, bytes: Uint8Array, now: number): void {
+  receive(iface: NetInterface, bytes: Uint8Array, now: number, checksumGood = false): void {
     const stats = this.ctx.stats.ipv6;
     const pkt = Ipv6Packet.checked(bytes);
     if (isDrop(pkt)) return stats.drop(pkt);
@@ -160,7 +162,8 @@ export class Ipv6Layer {
       if (err.icmp && !ip.dst.isMulticast) this.onParameterProblem?.(err.icmp.code, err.icmp.pointer, ip, { iface, packet }, now);
       return;
     }
-    handler.receive(whole, payload.subarray(chain.upperOffset), { iface, packet, chain }, now);
+    // A reassembled packet is new bytes the device never saw: its checksum is checked.
+    handler.receive(whole, payload.subarray(chain.upperOffset), { iface, packet, chain, checksumGood: checksumGood && whole === ip }, now);
   }
 
   /** The interface, next hop and source for `dst`, or why there is none. */

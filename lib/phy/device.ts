@@ -38,6 +38,12 @@ export interface Device {
    * it next wants `flush()` called; the stack folds it into its own `pollAt()`.
    */
   pollAt?(): number | undefined;
+  /**
+   * Whether the transport checksum of the frame `receive()` last returned is known good:
+   * the device made it whole or had it verified (a TAP with offload). The stack then does
+   * not check it again; absent or false, it does.
+   */
+  receivedChecksumGood?(): boolean;
 }
 
 /** Ethernet II header length: what an Ethernet device adds to the MTU in a frame. */

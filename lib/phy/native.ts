@@ -77,16 +77,23 @@ export function packageRoot(from: string = __dirname): string {
   }
 }
 
+/** The top bit of an end offset: the device finished or verified the frame's transport checksum. */
+const CHECKSUM_GOOD = 0x8000_0000;
+const END_MASK = 0x7fff_ffff;
+
 /**
  * Appends the first `take` frames of a batch to `into` as views on its buffer (no copies:
- * the frames keep the buffer alive).
+ * the frames keep the buffer alive), and to `good` whether each one's transport checksum
+ * is known good (see tuntap.c: CHECKSUM_GOOD).
  */
-export function splitBatch(buffer: ArrayBuffer, count: number, into: Array<Uint8Array | undefined>, take = count): void {
+export function splitBatch(buffer: ArrayBuffer, count: number, into: Array<Uint8Array | undefined>, good: boolean[], take = count): void {
   const ends = new Uint32Array(buffer, buffer.byteLength - 4 * count, count);
   let start = 0;
   for (let i = 0; i < take; i++) {
-    into.push(new Uint8Array(buffer, start, ends[i] - start));
-    start = ends[i];
+    const end = ends[i] & END_MASK;
+    into.push(new Uint8Array(buffer, start, end - start));
+    good.push((ends[i] & CHECKSUM_GOOD) !== 0);
+    start = end;
   }
 }
 

@@ -66,6 +66,9 @@ export abstract class TunTapDevice implements Device {
   private isOpen = true;
   private listener: DeviceListener | undefined;
   private rxQueue: Array<Uint8Array | undefined> = [];
+  /** Beside rxQueue: whether each frame's transport checksum is known good (offload). */
+  private rxChecksumGood: boolean[] = [];
+  private lastChecksumGood = false;
   /** The next frame to receive: a head index, because Array.shift is O(n) per frame. */
   private rxHead = 0;
   private txPending: Uint8Array[] = [];
@@ -85,12 +88,19 @@ export abstract class TunTapDevice implements Device {
   receive(): Uint8Array | undefined {
     if (this.rxHead === this.rxQueue.length) return undefined;
     const frame = this.rxQueue[this.rxHead];
+    this.lastChecksumGood = this.rxChecksumGood[this.rxHead];
     this.rxQueue[this.rxHead++] = undefined; // the caller owns it now; do not pin its batch
     if (this.rxHead === this.rxQueue.length) {
       this.rxQueue.length = 0;
+      this.rxChecksumGood.length = 0;
       this.rxHead = 0;
     }
     return frame;
+  }
+
+  /** Whether the addon finished, or the kernel verified, the transport checksum of the frame receive() last returned. */
+  receivedChecksumGood(): boolean {
+    return this.lastChecksumGood;
   }
 
   transmit(frame: Uint8Array): void {
@@ -137,6 +147,7 @@ export abstract class TunTapDevice implements Device {
     this.isOpen = false;
     this.addon.close(this.handle);
     this.rxQueue = [];
+    this.rxChecksumGood = [];
     this.rxHead = 0;
     this.txPending = [];
   }
@@ -153,9 +164,10 @@ export abstract class TunTapDevice implements Device {
     const take = Math.min(count, RX_QUEUE_LIMIT - queued);
     if (this.rxHead >= RX_COMPACT_AT) {
       this.rxQueue.splice(0, this.rxHead);
+      this.rxChecksumGood.splice(0, this.rxHead);
       this.rxHead = 0;
     }
-    splitBatch(buffer, count, this.rxQueue, take);
+    splitBatch(buffer, count, this.rxQueue, this.rxChecksumGood, take);
     this.stats.rxBatches++;
     this.stats.rxFrames += count;
     this.stats.rxDropped += count - take;

@@ -249,12 +249,12 @@ export class Tcp implements TcpListenerOwner {
   private receive4(ip: Ipv4Repr, payload: Uint8Array, arrival: Ipv4Arrival, now: number): void {
     // RFC 1122 §4.2.3.10: TCP is unicast only; Linux (tcp_v4_rcv) drops anything not sent to this host's own link address.
     if (arrival.linkBroadcast || ip.dst.isBroadcast || ip.dst.isMulticast || arrival.iface.isBroadcast(ip.dst)) return this.ctx.stats.tcp.drop('not-unicast');
-    this.segmentIn(ip.src, ip.dst, payload, now);
+    this.segmentIn(ip.src, ip.dst, payload, arrival.checksumGood === true, now);
   }
 
-  private receive6(ip: Ipv6Repr, payload: Uint8Array, _arrival: Ipv6Arrival, now: number): void {
+  private receive6(ip: Ipv6Repr, payload: Uint8Array, arrival: Ipv6Arrival, now: number): void {
     if (ip.dst.isMulticast) return this.ctx.stats.tcp.drop('not-unicast');
-    this.segmentIn(ip.src, ip.dst, payload, now);
+    this.segmentIn(ip.src, ip.dst, payload, arrival.checksumGood === true, now);
   }
 
   /**
@@ -266,13 +266,14 @@ export class Tcp implements TcpListenerOwner {
   /** The connection of the last segment: the next one of the same flow finds it without a map key. */
   private lastConn: TcpConnection | undefined;
 
-  private segmentIn(src: IpAddress, dst: IpAddress, payload: Uint8Array, now: number): void {
+  /** `checksumGood`: the device vouched for the checksum (receive offload), so it is not summed again. */
+  private segmentIn(src: IpAddress, dst: IpAddress, payload: Uint8Array, checksumGood: boolean, now: number): void {
     const stats = this.ctx.stats.tcp;
     const seg = this.rxSeg;
     const pseudo = this.rxPseudo;
     pseudo.src = src;
     pseudo.dst = dst;
-    const bad = seg.parse(payload, pseudo as TcpPseudoHeader);
+    const bad = seg.parse(payload, pseudo as TcpPseudoHeader, !checksumGood);
     if (bad !== undefined) return stats.drop(bad);
     // Nobody can be answered at the unspecified address.
     if (src.isUnspecified) return stats.drop('bad-source');

@@ -160,6 +160,21 @@ describe('segments for no connection (RFC 9293 §3.10.7.1)', () => {
     expect(h.stack.stats.tcp.dropped['bad-data-offset']).toBe(1);
   });
 
+  it('does not sum the checksum again when the device vouches for it (receive offload), and still does otherwise', () => {
+    const h = known();
+    const device = h.stack.interfaces[0].device as { receivedChecksumGood?: () => boolean };
+    // A device that finished or verified every checksum (Device.receivedChecksumGood): the
+    // stack takes its word. A corrupted checksum then passes: proof that it was not summed.
+    device.receivedChecksumGood = () => true;
+    h.inject(tcpFrame({ dstPort: 9, flags: Syn, corrupt: true }));
+    expect(h.stack.stats.tcp.dropped['bad-checksum']).toBeUndefined();
+    expect(tcpSent(h.sent()).map((s) => s.tcp.flags)).toEqual([Rst | Ack]);
+    device.receivedChecksumGood = () => false;
+    h.inject(tcpFrame({ dstPort: 9, flags: Syn, corrupt: true }));
+    expect(h.stack.stats.tcp.dropped['bad-checksum']).toBe(1);
+    expect(tcpSent(h.sent())).toEqual([]);
+  });
+
   it('answers over IPv6 too, and not to a multicast destination', () => {
     const LL = ip6('fe80::ff:fe00:2');
     const PEER6 = ip6('fe80::1');
