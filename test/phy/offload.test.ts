@@ -100,7 +100,7 @@ async function waitForListener(ns: string, port: number): Promise<void> {
   throw new Error(`nothing listens on ${port} in ${ns}`);
 }
 
-describe.skipIf(!hasTun)('receive offload on a TAP', () => {
+describe.skipIf(!hasTun)('offload on a TAP, both ways', () => {
   it('takes the kernel’s TCP super-segments (larger than the MTU) and partial UDP checksums, and sends its own segments joined, byte-exact both ways', async () => {
     const ns = createNetns('o');
     cleanups.push(() => deleteNetns(ns));
