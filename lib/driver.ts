@@ -67,15 +67,15 @@ export class StackDriver extends EventEmitter<DriverEvents> {
     return this;
   }
 
-  /**
-   * Says goodbye (releases DHCP leases), sends what that queued, then detaches from the
-   * devices and closes them; idempotent.
-   */
   /** Between start() and stop(). */
   get isRunning(): boolean {
     return this.running;
   }
 
+  /**
+   * Says goodbye (releases DHCP leases), sends what that queued, then detaches from the
+   * devices and closes them; idempotent.
+   */
   stop(): void {
     if (!this.running) return;
     const now = this.clock.now();

@@ -68,33 +68,26 @@ class Measured implements Device {
   }
 }
 
-/** A command in `ns`, asynchronously (the stack runs on this event loop meanwhile). */
-function inNs(ns: string, command: string, ms = 15_000): Promise<{ code: number | null; stderr: string }> {
+/** A command in `ns`, asynchronously (the stack runs on this event loop meanwhile), killed after `ms`. */
+function inNs(ns: string, command: string, ms = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stderr });
+      resolve({ code, stdout, stderr });
     });
-  });
-}
-
-function inNsOutput(ns: string, command: string): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', command], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.once('close', () => resolve(out));
   });
 }
 
 /** Until something listens on `port` in `ns` (bounded). */
 async function waitForListener(ns: string, port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if ((await inNsOutput(ns, `ss -Hltn 'sport = :${port}'`)).includes(String(port))) return;
+    if ((await inNs(ns, `ss -Hltn 'sport = :${port}'`)).stdout.includes(String(port))) return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`nothing listens on ${port} in ${ns}`);
@@ -143,7 +136,7 @@ describe.skipIf(!hasTun)('offload on a TAP, both ways', () => {
     expect(stack.stats.tcp.dropped['bad-checksum'] ?? 0).toBe(0);
 
     // The other way: 8 MB from the stack to the kernel's nc, in super-segments.
-    const rxPackets = async () => Number((await inNsOutput(ns, `cat /sys/class/net/${tap.name}/statistics/rx_packets`)).trim());
+    const rxPackets = async () => Number((await inNs(ns, `cat /sys/class/net/${tap.name}/statistics/rx_packets`)).stdout.trim());
     const before = await rxPackets();
     const sink = path.join(dir, 'sink');
     const listening = inNs(ns, `nc -l -N -w 5 10.203.0.1 5001 > ${sink}`);

@@ -8,6 +8,7 @@
  */
 import * as dgram from 'node:dgram';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeError, waitUntil } from '../helpers/conformance';
 import { createStack } from '../../lib/stack';
 import { StackDriver } from '../../lib/driver';
 import { ShimHost } from '../../shim/host';
@@ -30,14 +31,6 @@ interface Run {
 }
 
 type Scenario = (t: Run) => Promise<void>;
-
-function describeError(e: Error & Record<string, unknown>): string {
-  const own = Object.keys(e)
-    .filter((k) => k !== 'stack')
-    .map((k) => `${k}=${typeof e[k] === 'object' ? JSON.stringify(e[k]) : String(e[k])}`)
-    .join(' ');
-  return `${e.name}[${e.constructor.name}] "${e.message}" ${own}`;
-}
 
 async function record(impl: ShimDgram, scenario: Scenario): Promise<string[]> {
   const lines: string[] = [];
@@ -76,11 +69,7 @@ async function record(impl: ShimDgram, scenario: Scenario): Promise<string[]> {
         lines.push(`${what} threw ${describe(e)}`);
       }
     },
-    async until(pred, ms = 2000) {
-      const end = Date.now() + ms;
-      while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 20));
-    },
+    until: (pred, ms = 2000) => waitUntil(pred, ms, 20),
     settle: (ms = 60) => new Promise((r) => setTimeout(r, ms)),
     describe,
   };

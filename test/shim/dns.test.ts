@@ -87,6 +87,12 @@ async function fakeServer(address: string, handler: Handler): Promise<FakeServer
 
 const zoneServer = (address: string, zone: Zone, shallow = false) => fakeServer(address, (q, reply) => reply(answerFrom(q, zone, shallow)));
 const silentServer = (address: string) => fakeServer(address, () => {});
+/** Answers every query with no records and TC set: the answer did not fit, ask over TCP (RFC 1035 §4.2.1). */
+const truncatingServer = (address: string) =>
+  fakeServer(address, (q, reply) => {
+    const cut = packet.decode(response(q, 0));
+    reply(packet.encode({ ...cut, flags: (cut.flags ?? 0) | packet.TRUNCATED_RESPONSE }));
+  });
 
 async function closeServers(): Promise<void> {
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -243,10 +249,7 @@ describe('StackResolver.lookup against fake servers on the stack\'s loopback', (
   });
 
   it('a truncated answer (TC) is asked again over TCP of the same server (RFC 7766), and that answer counts', async () => {
-    const udp = await fakeServer('127.0.0.1', (q, reply) => {
-      const cut = packet.decode(response(q, 0));
-      reply(packet.encode({ ...cut, flags: (cut.flags ?? 0) | packet.TRUNCATED_RESPONSE }));
-    });
+    const udp = await truncatingServer('127.0.0.1');
     const tcpQueries: string[] = [];
     const tcp = netOver(host).createServer((socket) => {
       let buf = Buffer.alloc(0);
@@ -269,10 +272,7 @@ describe('StackResolver.lookup against fake servers on the stack\'s loopback', (
   });
 
   it('a truncated answer from a server without DNS over TCP moves on to the next server', async () => {
-    await fakeServer('127.0.0.1', (q, reply) => {
-      const cut = packet.decode(response(q, 0));
-      reply(packet.encode({ ...cut, flags: (cut.flags ?? 0) | packet.TRUNCATED_RESPONSE }));
-    });
+    await truncatingServer('127.0.0.1');
     const second = await zoneServer('127.0.0.2', ZONE);
     const r = resolver({ servers: ['127.0.0.1', '127.0.0.2'] });
     expect(await lookup(r, 'www.example.test', 4)).toEqual({ err: null, address: '10.1.2.3', family: 4 });

@@ -10,6 +10,7 @@
  */
 import * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeError, waitUntil } from '../helpers/conformance';
 import { createStack } from '../../lib/stack';
 import { StackDriver } from '../../lib/driver';
 import { ShimHost } from '../../shim/host';
@@ -31,14 +32,6 @@ interface Run {
 }
 
 type Scenario = (t: Run) => Promise<void>;
-
-function describeError(e: Error & Record<string, unknown>): string {
-  const own = Object.keys(e)
-    .filter((k) => k !== 'stack')
-    .map((k) => `${k}=${typeof e[k] === 'object' && e[k] !== null ? JSON.stringify(e[k]) : String(e[k])}`)
-    .join(' ');
-  return `${e.name}[${e.constructor.name}] "${e.message}" ${own}`;
-}
 
 async function record(impl: ShimNet, scenario: Scenario): Promise<string[]> {
   const lines: Array<[string, string]> = [];
@@ -82,11 +75,7 @@ async function record(impl: ShimNet, scenario: Scenario): Promise<string[]> {
         lines.push([label, `${what} threw ${describe(e)}`]);
       }
     },
-    async until(pred, ms = 3000) {
-      const end = Date.now() + ms;
-      while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 30));
-    },
+    until: (pred, ms = 3000) => waitUntil(pred, ms, 30),
     settle: (ms = 60) => new Promise((r) => setTimeout(r, ms)),
     describe,
   };
