@@ -115,6 +115,8 @@ export class StackTcpHandle extends ReferencedHandle {
   private connectReq: Req | undefined;
   private queue: QueuedWrite[] = [];
   private pendingShutdown: Req | undefined;
+  /** A shutdown whose FIN is queued, completing on the next turn or before the peer's next news, whichever is first. */
+  private sentShutdown: Req | undefined;
   private userBuffer: Uint8Array | undefined;
   private noDelay = false;
   private eof = false;
@@ -277,9 +279,10 @@ export class StackTcpHandle extends ReferencedHandle {
     for (const l of listeners) this.hub.listeners.delete(l);
     if (listeners.length > 0) this.host.driver.perform((now) => listeners.forEach((l) => this.host.stack.tcp.close(l, now)));
     const cancelled = this.queue.map((w) => w.req);
-    if (this.pendingShutdown) cancelled.push(this.pendingShutdown);
+    for (const req of [this.pendingShutdown, this.sentShutdown]) if (req) cancelled.push(req);
     this.queue = [];
     this.pendingShutdown = undefined;
+    this.sentShutdown = undefined;
     this.connectReq = undefined;
     this.writeQueueSize = 0;
     this.updateHold();
@@ -331,6 +334,18 @@ export class StackTcpHandle extends ReferencedHandle {
     const conn = this.conn;
     if (!conn || this.closed) return;
     conn.takeNotice();
+    if (this.sentShutdown) {
+      // Node runs the ticks of a completed request ('finish') before the next callback, as after every libuv callback.
+      this.completeShutdown();
+      process.nextTick(() => this.serviceNow());
+    } else {
+      this.serviceNow();
+    }
+  }
+
+  private serviceNow(): void {
+    const conn = this.conn;
+    if (!conn || this.closed) return;
     this.host.driver.perform((now) => {
       if (this.connectReq) {
         const req = this.connectReq;
@@ -453,12 +468,23 @@ export class StackTcpHandle extends ReferencedHandle {
     for (const [req, status] of done) if (!this.closed) this.complete(req, status);
   }
 
+  /**
+   * Queues the FIN; `req` completes on the next turn, as libuv's does on the next poll. The
+   * peer's answer to that FIN can only come after it, so a poll that brings news (the stack
+   * may poll from a timer, ahead of this turn's immediates) completes it first.
+   */
   private finishShutdown(req: Req): void {
     const conn = this.conn;
+    this.sentShutdown = req;
     if (conn) this.host.driver.perform((now) => conn.shutdown(now));
-    setImmediate(() => {
-      if (!this.closed) this.complete(req, 0);
-    });
+    setImmediate(() => this.completeShutdown());
+  }
+
+  private completeShutdown(): void {
+    const req = this.sentShutdown;
+    if (!req) return;
+    this.sentShutdown = undefined;
+    if (!this.closed) this.complete(req, 0);
   }
 
   /**
