@@ -13,6 +13,7 @@ import { minPathMtu, synAckOptions, synOptions } from './options';
 import { seqAdd, seqLt } from './seq';
 import { canSend, isSynchronized, TcpState } from './state';
 import type { ConnectionOptions, TcpVars } from './tcb';
+import type { QueuedDeadline } from './timer-queue';
 import { ORPHAN_FIN_WAIT_2_MS } from './timers';
 import { TcpTimestamps } from './timestamps';
 import type { TcpErrno, TcpFourTuple, TcpIcmpError, TcpNotice } from './types';
@@ -21,10 +22,19 @@ export type { ConnectionOptions, TcpVars } from './tcb';
 
 export class TcpConnection extends SegmentArrival {
   private readonly notifyFn: (conn: TcpConnection) => void;
+  private readonly closedFn: ((conn: TcpConnection) => void) | undefined;
 
   private constructor(opts: ConnectionOptions, passive: boolean) {
     super(opts, passive);
     this.notifyFn = opts.notify;
+    this.closedFn = opts.closed;
+    const earlier = opts.timerEarlier;
+    if (earlier) this.timers.onEarlier = (at) => earlier(this, at);
+  }
+
+  /** Where this connection stands in the layer's timer queue (timer-queue.ts). */
+  get deadline(): QueuedDeadline {
+    return this.timers;
   }
 
   /** Active open (RFC 9293 §3.10.1): SYN-SENT; the SYN goes out before this returns. */
@@ -376,6 +386,10 @@ export class TcpConnection extends SegmentArrival {
 
   protected notifyOwner(): void {
     this.notifyFn(this);
+  }
+
+  protected notifyClosed(): void {
+    this.closedFn?.(this);
   }
 }
 

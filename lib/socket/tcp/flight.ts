@@ -17,7 +17,8 @@ const RETRANSMITTED = 1;
 const SACKED = 2;
 const LOST = 4;
 
-const INITIAL_RECORDS = 64;
+/** Small enough that V8 keeps the first arrays on its heap (cheap for short connections); they double. */
+const INITIAL_RECORDS = 8;
 
 /**
  * Told of each segment newly delivered (cumulatively acknowledged or SACKed): RACK (RFC 8985

@@ -21,7 +21,12 @@ import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub } from './seq';
 /** Disjoint runs of held out-of-order data are limited to this many. */
 export const MAX_OUT_OF_ORDER_BLOCKS = 512;
 
-const INITIAL_CAPACITY = 16 * 1024;
+/**
+ * The smallest ring, taken at the first byte (a connection that never carries data allocates
+ * none): 64 bytes stay on V8's heap, cheap for the few bytes of a short exchange.
+ */
+const FIRST_CAPACITY = 64;
+const NO_RING = new Uint8Array(0);
 
 /** A run of held data: sequence numbers start..end-1. */
 interface Block {
@@ -72,7 +77,7 @@ export class RecvBuffer {
     this.memory = memory;
     this.next = nxt >>> 0;
     this.cap = Math.max(1, capacity);
-    this.ring = new Uint8Array(Math.min(this.cap, INITIAL_CAPACITY));
+    this.ring = NO_RING;
   }
 
   get nxt(): number {
@@ -134,6 +139,7 @@ export class RecvBuffer {
   read(max: number): Uint8Array {
     const n = Math.max(0, Math.min(max, this.unread));
     const out = new Uint8Array(n);
+    if (n === 0) return out;
     this.copy(this.head, n, out, 0);
     this.head = (this.head + n) % this.ring.length;
     this.unread -= n;
@@ -280,7 +286,7 @@ export class RecvBuffer {
   /** Grows the ring to hold `need` bytes from the head, keeping unread and held data in place. */
   private reserve(need: number): void {
     if (need <= this.ring.length) return;
-    let len = this.ring.length;
+    let len = Math.max(this.ring.length, FIRST_CAPACITY);
     while (len < need) len *= 2;
     const next = new Uint8Array(Math.max(need, Math.min(len, this.cap)));
     // Everything from the head to the end of the last held run moves, holes included.

@@ -5,13 +5,19 @@
  * only moves the head. Segment boundaries are not kept: a retransmission is cut afresh to the
  * MSS of the moment, which is what resegmenting after a PMTU drop needs.
  *
- * The ring starts small and doubles as data arrives, up to the limit, so an idle connection
- * does not hold its whole buffer. Every byte held is charged to the stack's budget
+ * The ring is taken at the first write (FIRST_CAPACITY) and doubles as data arrives, up to
+ * the limit, so an idle connection does not hold its whole buffer. Every byte held is charged
+ * to the stack's budget
  * (memory.ts) until it is acknowledged or the connection ends.
  */
 import { FORCED_WRITE_BYTES, type TcpMemory } from './memory';
 
-const INITIAL_CAPACITY = 16 * 1024;
+/**
+ * The smallest ring, taken at the first byte (a connection that never carries data allocates
+ * none): 64 bytes stay on V8's heap, cheap for the few bytes of a short exchange.
+ */
+const FIRST_CAPACITY = 64;
+const NO_RING = new Uint8Array(0);
 
 export class SendBuffer {
   private ring: Uint8Array;
@@ -24,7 +30,7 @@ export class SendBuffer {
   constructor(limit: number, memory?: TcpMemory) {
     this.cap = Math.max(1, limit);
     this.memory = memory;
-    this.ring = new Uint8Array(Math.min(this.cap, INITIAL_CAPACITY));
+    this.ring = NO_RING;
   }
 
   /** Bytes held: unacknowledged, sent or not. */
@@ -101,7 +107,7 @@ export class SendBuffer {
   /** Grows the ring (doubling, within the limit) to hold `need` bytes, unwrapping it. */
   private reserve(need: number): void {
     if (need <= this.ring.length) return;
-    let len = this.ring.length;
+    let len = Math.max(this.ring.length, FIRST_CAPACITY);
     while (len < need) len *= 2;
     const next = new Uint8Array(Math.max(need, Math.min(len, this.cap)));
     this.copyOut(0, this.size, next, 0);

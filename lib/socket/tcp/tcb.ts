@@ -46,6 +46,10 @@ export interface ConnectionOptions {
   drop?(reason: DropReason): void;
   /** The stack-wide budget the buffers are charged to (memory.ts); without it, only the per-connection limits apply. */
   memory?: TcpMemory;
+  /** Told when the earliest deadline moves before the one queued (the layer's timer queue, timer-queue.ts); optional. */
+  timerEarlier?(conn: TcpConnection, at: number): void;
+  /** Told when the connection reaches CLOSED, so the layer can forget it once its owner has looked; optional. */
+  closed?(conn: TcpConnection): void;
 }
 
 /**
@@ -167,6 +171,9 @@ export abstract class Tcb {
 
   /** Wakes the owner (ConnectionOptions.notify). */
   protected abstract notifyOwner(): void;
+
+  /** Tells the layer the connection is CLOSED (ConnectionOptions.closed). */
+  protected abstract notifyClosed(): void;
 
   protected ourMss(now: number): number {
     return announcedMss(this.link.maxPayload(this.tuple, now));
@@ -339,6 +346,7 @@ export abstract class Tcb {
     this.rcv.buf.releaseMemory();
     if (err !== undefined) this.err = err;
     if (!wasTimeWait) this.signal('closed');
+    this.notifyClosed();
   }
 
   protected signal(kind: keyof TcpNotice): void {

@@ -16,6 +16,7 @@ import { seqAdd, seqGt, seqInWindow, seqSub } from './seq';
 import { announcedMss, minPathMtu, synAckOptions } from './options';
 import { cookieTimestamp, SynCookies } from './syn-cookies';
 import { TcpState } from './state';
+import { TimerQueue } from './timer-queue';
 import type { IpAddress, TcpEndpoint, TcpFourTuple, TcpIcmpError, TcpLink, TcpSegmentOut } from './types';
 
 export interface TcpListenRequest {
@@ -96,6 +97,14 @@ export class Tcp implements TcpListenerOwner {
   private readonly link: TcpLink;
   private readonly notify = (conn: TcpConnection): void => {
     this.ready.add(conn);
+  };
+  /** The connections' deadlines: a poll looks only at those due (timer-queue.ts). */
+  private readonly timerQueue = new TimerQueue<TcpConnection>();
+  private readonly timerEarlier = (conn: TcpConnection, at: number): void => this.timerQueue.push(at, conn);
+  /** Connections that reached CLOSED and are still in the tables: forgotten once their owner has looked. */
+  private readonly closing = new Set<TcpConnection>();
+  private readonly closed = (conn: TcpConnection): void => {
+    this.closing.add(conn);
   };
   private readonly challengeAck = (now: number): boolean => this.takeChallenge(now);
   private readonly countDrop = (reason: string): void => this.ctx.stats.tcp.drop(reason);
@@ -202,22 +211,25 @@ export class Tcp implements TcpListenerOwner {
     return ready;
   }
 
-  /** Fires the connections' due timers and forgets the connections that are done. */
+  /** Fires the due timers, of those connections only, and forgets the connections that are done. */
   poll(now: number): void {
-    for (const conn of this.connections.values()) {
+    for (const conn of this.closing) {
+      this.settle(conn);
+      if (conn.finished) this.closing.delete(conn);
+    }
+    for (const conn of this.timerQueue.takeDue(now)) {
+      if (conn.finished) continue;
       const at = conn.pollAt();
       if (at !== undefined && at <= now) conn.poll(now);
       this.settle(conn);
+      // What the poll did not set again (a deadline still ahead, from before) is queued anew.
+      if (!conn.finished) conn.deadline.requeue();
     }
+    this.timerQueue.compact(this.connections.size);
   }
 
   pollAt(): number | undefined {
-    let next: number | undefined;
-    for (const conn of this.connections.values()) {
-      const at = conn.pollAt();
-      if (at !== undefined && (next === undefined || at < next)) next = at;
-    }
-    return next;
+    return this.timerQueue.peek();
   }
 
   /** A goodbye before the stack stops: listeners close, and every connection is reset (RFC 9293 §3.10.5 ABORT). */
@@ -241,7 +253,20 @@ export class Tcp implements TcpListenerOwner {
   }
 
   private options(tuple: TcpFourTuple, iss: number, now: number): ConnectionOptions {
-    return { tuple, iss, config: this.config, link: this.link, random: this.ctx.random, now, notify: this.notify, challengeAck: this.challengeAck, drop: this.countDrop, memory: this.memory };
+    return {
+      tuple,
+      iss,
+      config: this.config,
+      link: this.link,
+      random: this.ctx.random,
+      now,
+      notify: this.notify,
+      challengeAck: this.challengeAck,
+      drop: this.countDrop,
+      memory: this.memory,
+      timerEarlier: this.timerEarlier,
+      closed: this.closed,
+    };
   }
 
   // ---- receiving ----
