@@ -31,6 +31,8 @@ export class TcpCounters extends ProtocolCounters {
   synCookiesFailed = 0;
   /** SYNs and cookie ACKs dropped because a listener's accept queue was full (Linux's ListenOverflows). */
   listenOverflows = 0;
+  /** Connects that took their 4-tuple from a connection in TIME-WAIT (Linux's TWRecycled). */
+  timeWaitReused = 0;
 }
 
 export class StackStats {

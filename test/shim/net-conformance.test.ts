@@ -1082,6 +1082,23 @@ const scenarios: Record<string, Scenario> = {
     t.name(c.localPort ?? 0, 'CPORT');
     t.log('client', `connected: local ${c.localAddress} ${c.localPort} remote ${c.remoteAddress} ${c.remotePort}`);
   },
+  'a local port whose connection waits in TIME-WAIT (this end closed first): connect from it again at once, then listen on it': async (t) => {
+    const port = await serve(t, 'server', {}, (s) => {
+      s.resume();
+      s.on('end', () => s.end());
+    });
+    const lport = await freePort(t, 'LPORT');
+    for (const label of ['first', 'again']) {
+      const { c, closed } = client(t, label, t.net.connect({ port, host: '127.0.0.1', localPort: lport }));
+      c.on('connect', () => c.end());
+      c.resume();
+      await t.until(closed);
+    }
+    const server = t.watch(t.net.createServer(), 'listener');
+    server.listen(lport, '127.0.0.1');
+    await t.settle(50);
+    t.log('listener', `listening ${server.listening}`);
+  },
   'listen again on a port whose connections wait in TIME-WAIT': async (t) => {
     const first = t.watch(t.net.createServer((s) => s.end()), 'first');
     await new Promise<void>((r) => first.listen(0, '127.0.0.1', () => r()));

@@ -40,6 +40,14 @@ export interface TcpConfig {
   memoryLimitBytes: number;
   /** RFC 5961 §7: challenge ACKs sent per second, stack-wide. Linux: tcp_challenge_ack_limit = 1000. */
   challengeAckLimit: number;
+  /**
+   * Whether connect() may take a 4-tuple from a connection in TIME-WAIT that used timestamps
+   * (Linux: tcp_tw_reuse, default 2 = loopback only), once it has waited `timeWaitReuseDelayMs`
+   * (Linux: tcp_tw_reuse_delay = 1000 ms). Without it a burst of short connections to one
+   * server exhausts the ephemeral ports for 2 MSL.
+   */
+  timeWaitReuse: 'off' | 'loopback' | 'all';
+  timeWaitReuseDelayMs: number;
   /** Persist (zero-window probe) timer bounds; it backs off like the RTO. */
   rtt: RttConfig;
 }
@@ -65,5 +73,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = {
   memoryPressureBytes: 64 * 1024 * 1024,
   memoryLimitBytes: 96 * 1024 * 1024,
   challengeAckLimit: 1000,
+  timeWaitReuse: 'loopback',
+  timeWaitReuseDelayMs: 1000,
   rtt: DEFAULT_RTT_CONFIG,
 };

@@ -137,6 +137,15 @@ export class TcpConnection extends SegmentArrival {
     };
   }
 
+  /**
+   * Whether this connection, in TIME-WAIT, may give its 4-tuple to a new connect() (Linux
+   * tcp_twsk_unique): only when timestamps were in use, as PAWS (RFC 7323 §5) then lets the
+   * peer tell the new incarnation's segments from the old one's, and only after `delayMs`.
+   */
+  timeWaitReusable(now: number, delayMs: number): boolean {
+    return this.st === TcpState.TimeWait && this.tsOn && this.timeWaitSince !== undefined && now - this.timeWaitSince >= delayMs;
+  }
+
   icmpError(err: TcpIcmpError, now: number): void {
     this.lastNow = now;
     if (this.st === TcpState.Closed) return;

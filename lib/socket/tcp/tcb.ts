@@ -144,6 +144,8 @@ export abstract class Tcb {
   protected pathMtu: number | undefined;
   /** The latest time any call brought; read() and setNoDelay() have none of their own. */
   protected lastNow: number;
+  /** When the connection entered TIME-WAIT. */
+  protected timeWaitSince: number | undefined;
 
   protected constructor(opts: ConnectionOptions, passive: boolean) {
     this.tuple = opts.tuple;
@@ -331,6 +333,7 @@ export abstract class Tcb {
   /** RFC 9293 §3.10.7.4 eighth step: TIME-WAIT, for 2 MSL; the connection is over for its owner. */
   protected enterTimeWait(now: number): void {
     this.st = TcpState.TimeWait;
+    this.timeWaitSince = now;
     this.timers.clear();
     this.timers.timeWait = now + 2 * this.config.mslMs;
     this.signal('closed');

@@ -171,14 +171,15 @@ export class Tcp implements TcpListenerOwner {
     if (src === undefined) return 'ENETUNREACH';
     let port = localPort;
     if (port === 0) {
-      const free = this.ephemeralPort(family, src, remote, remotePort);
+      const free = this.ephemeralPort(family, src, remote, remotePort, now);
       if (free === undefined) return 'EADDRNOTAVAIL';
       port = free;
-    } else if (this.listenerHolds(family, src, port) || this.live(tupleKey(src, port, remote, remotePort))) {
+    } else if (this.listenerHolds(family, src, port) || this.held(tupleKey(src, port, remote, remotePort), now, false)) {
       return 'EADDRINUSE';
     }
     const tuple: TcpFourTuple = { local: { address: src, port }, remote: { address: remote, port: remotePort } };
-    const conn = TcpConnection.connect(this.options(tuple, this.isn.next(tuple, now), now));
+    const iss = this.takeOverTimeWait(tupleKey(src, port, remote, remotePort), now) ?? this.isn.next(tuple, now);
+    const conn = TcpConnection.connect(this.options(tuple, iss, now));
     this.connections.set(tupleKey(src, port, remote, remotePort), conn);
     setAdd(this.activeByPort, portKey(family, port), conn);
     this.ctx.stats.tcp.activeOpens++;
@@ -616,11 +617,6 @@ export class Tcp implements TcpListenerOwner {
     return isDrop(path) ? undefined : path.src;
   }
 
-  private live(key: string): boolean {
-    const conn = this.connections.get(key);
-    return conn !== undefined && !conn.finished;
-  }
-
   /** A listener on `port` whose address overlaps `address` (either is the wildcard, or they are equal). */
   private listenerHolds(family: 4 | 6, address: IpAddress | undefined, port: number): boolean {
     for (const l of this.listenersByPort.get(portKey(family, port)) ?? []) if (overlaps(l.address, address)) return true;
@@ -640,7 +636,9 @@ export class Tcp implements TcpListenerOwner {
       const shared = reusePort && l.reusePort && (l.address === undefined) !== (address === undefined);
       if (!shared) return true;
     }
-    for (const c of this.activeByPort.get(portKey(family, port)) ?? []) if (overlaps(c.tuple.local.address, address)) return true;
+    // Linux (inet_csk_bind_conflict): a TIME-WAIT connection does not hold its port against
+    // a bind with SO_REUSEADDR, which libuv sets on every TCP socket.
+    for (const c of this.activeByPort.get(portKey(family, port)) ?? []) if (c.state !== TcpState.TimeWait && overlaps(c.tuple.local.address, address)) return true;
     return false;
   }
 
@@ -654,8 +652,39 @@ export class Tcp implements TcpListenerOwner {
    * what is free (__inet_hash_connect): a port no listener holds, and that makes a 4-tuple no
    * connection uses, so one port serves many peers.
    */
-  private ephemeralPort(family: 4 | 6, local: IpAddress, remote: IpAddress, remotePort: number): number | undefined {
-    return this.probePorts((port) => !this.listenerHolds(family, local, port) && !this.live(tupleKey(local, port, remote, remotePort)));
+  private ephemeralPort(family: 4 | 6, local: IpAddress, remote: IpAddress, remotePort: number, now: number): number | undefined {
+    return this.probePorts((port) => !this.listenerHolds(family, local, port) && !this.held(tupleKey(local, port, remote, remotePort), now, true));
+  }
+
+  /**
+   * Whether a live connection holds the 4-tuple for a connect(), one in TIME-WAIT that may
+   * give it up aside (Linux tcp_twsk_unique, for a connection that used timestamps): a port
+   * the app bound takes it at once; one the stack picks, as `timeWaitReuse` says and after
+   * `timeWaitReuseDelayMs`.
+   */
+  private held(key: string, now: number, picked: boolean): boolean {
+    const conn = this.connections.get(key);
+    if (conn === undefined || conn.finished) return false;
+    if (!picked) return !conn.timeWaitReusable(now, 0);
+    const reuse = this.config.timeWaitReuse;
+    if (reuse === 'off' || !conn.timeWaitReusable(now, this.config.timeWaitReuseDelayMs)) return true;
+    const { local, remote } = conn.tuple;
+    return reuse === 'loopback' && !local.address.isLoopback && !remote.address.isLoopback;
+  }
+
+  /**
+   * Ends the TIME-WAIT connection under `key`, if any, for a new one on the same 4-tuple, and
+   * gives that one's ISS: SND.NXT + 65535 + 2, as Linux picks it, above anything the old
+   * incarnation sent.
+   */
+  private takeOverTimeWait(key: string, now: number): number | undefined {
+    const old = this.connections.get(key);
+    if (old === undefined || old.state !== TcpState.TimeWait) return undefined;
+    const iss = seqAdd(old.vars.sndNxt, 65537);
+    old.abort(now);
+    this.settle(old);
+    this.ctx.stats.tcp.timeWaitReused++;
+    return iss;
   }
 
   private probePorts(free: (port: number) => boolean): number | undefined {
