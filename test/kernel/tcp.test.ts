@@ -237,6 +237,25 @@ describe.skipIf(problems.length > 0).concurrent('TCP on the stack against the Li
     });
   }, TEST_MS);
 
+  it("connects again and again from one local port to a kernel server that closes first: each SYN gets past the server's TIME-WAIT at once", async ({ expect }) => {
+    await inLab('port-reuse', async (s) => {
+      const rounds = 10;
+      // A kernel server that answers each connection's byte by closing: TIME-WAIT stays on its side.
+      const server = `require('net').createServer((c) => { c.on('data', () => c.end()); c.on('error', () => {}); }).listen(5001)`;
+      const peer = s.peer(['timeout', '30', process.execPath, '-e', server], 35_000);
+      await s.listening(5001);
+      const app = s.app('tcp-port-reuse.js', [s.lab.peerIpv4, '5001', '40123', String(rounds)]);
+      await app.waitForLine('done', 20_000, 'stdout');
+      const connects = [...app.stdout.matchAll(/^round (\d+) connect (\d+)$/gm)].map((m) => Number(m[2]));
+      expect(connects, app.stdout).toHaveLength(rounds);
+      // A SYN the server's PAWS refused would be sent again only after the initial RTO (1 s).
+      expect(Math.max(...connects), app.stdout).toBeLessThan(500);
+      expect(app.stdout).not.toMatch(/^error/m);
+      await s.peer(['pkill', '-f', 'listen\\(5001\\)']);
+      await peer;
+    });
+  }, TEST_MS);
+
   it('connect to a closed kernel port fails with ECONNREFUSED (the kernel answers the SYN with RST)', async ({ expect }) => {
     await inLab('refused', async (s) => {
       const app = s.app('tcp-client.js', [s.lab.peerIpv4, '9', 'anyone?']);

@@ -6,7 +6,6 @@
  * leave through TcpLink (tcb.ts), and the owner learns what happened from takeNotice() after
  * notify().
  */
-import { Ipv4Address } from '../../wire/address';
 import type { TcpOptions, TcpRepr } from '../../wire/tcp';
 import { SegmentArrival } from './arrival';
 import { minPathMtu, synAckOptions, synOptions } from './options';
@@ -16,7 +15,7 @@ import type { ConnectionOptions, TcpVars } from './tcb';
 import type { QueuedDeadline } from './timer-queue';
 import { ORPHAN_FIN_WAIT_2_MS } from './timers';
 import { TcpTimestamps } from './timestamps';
-import type { TcpErrno, TcpFourTuple, TcpIcmpError, TcpNotice } from './types';
+import type { TcpErrno, TcpIcmpError, TcpNotice } from './types';
 
 export type { ConnectionOptions, TcpVars } from './tcb';
 
@@ -91,15 +90,6 @@ export class TcpConnection extends SegmentArrival {
     c.lastAckSent = c.rcv.nxt;
     c.segment(ack, now);
     return c;
-  }
-
-  /**
-   * A TSval for a segment the layer sends before the connection exists (a SYN cookie's
-   * SYN-ACK): the millisecond clock plus an offset from the four-tuple (RFC 7323 §5.4; §7.1
-   * asks that it not reveal the clock as is). fromCookie continues from whatever the ACK echoes.
-   */
-  static timestampAt(tuple: TcpFourTuple, now: number): number {
-    return (Math.floor(now) + tupleHash(tuple)) >>> 0;
   }
 
   get error(): TcpErrno | undefined {
@@ -400,20 +390,4 @@ export class TcpConnection extends SegmentArrival {
   protected notifyClosed(): void {
     this.closedFn?.(this);
   }
-}
-
-/** FNV-1a over the ports and addresses: a fixed per-tuple offset for timestampAt(). */
-function tupleHash(tuple: TcpFourTuple): number {
-  let h = 0x811c9dc5;
-  const mix = (byte: number) => {
-    h = Math.imul(h ^ (byte & 0xff), 0x01000193);
-  };
-  for (const end of [tuple.local, tuple.remote]) {
-    mix(end.port >> 8);
-    mix(end.port);
-    const a = end.address;
-    if (a instanceof Ipv4Address) for (let shift = 24; shift >= 0; shift -= 8) mix(a.value >>> shift);
-    else for (const b of a.bytes) mix(b);
-  }
-  return h >>> 0;
 }

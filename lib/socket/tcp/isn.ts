@@ -60,4 +60,30 @@ export class IsnGenerator {
   next(tuple: TcpFourTuple, now: number): number {
     return (fourMicrosecondTimer(now) + tupleHash(this.secret, tuple)) >>> 0;
   }
+
+  /**
+   * The offset of our TSval clock toward one peer (RFC 7323 §5.4 and §7.1: it must not reveal
+   * the clock): keyed by the two addresses only, as Linux's secure_tcp_ts_off, so TSvals to a
+   * peer keep rising from one connection to the next and a new incarnation's SYN passes the
+   * PAWS check of the old one's TIME-WAIT at the peer (RFC 6191 §2).
+   */
+  timestampOffset(tuple: TcpFourTuple): number {
+    return tupleHash(this.secret, addressPair(tuple), TIMESTAMP_OFFSET);
+  }
+
+  /**
+   * RFC 6056 §3.3.3 (Algorithm 3): F(local address, remote address, remote port, secret), the
+   * offset of the ephemeral port search toward one destination.
+   */
+  portOffset(tuple: TcpFourTuple): number {
+    return tupleHash(this.secret, { local: { address: tuple.local.address, port: 0 }, remote: tuple.remote }, PORT_OFFSET);
+  }
+}
+
+/** Tags that keep the keyed hashes of one secret apart. */
+const TIMESTAMP_OFFSET = 1;
+const PORT_OFFSET = 2;
+
+function addressPair(tuple: TcpFourTuple): TcpFourTuple {
+  return { local: { address: tuple.local.address, port: 0 }, remote: { address: tuple.remote.address, port: 0 } };
 }

@@ -30,6 +30,8 @@ export interface ConnectionOptions {
   tuple: TcpFourTuple;
   /** Initial send sequence number, chosen by the layer (RFC 6528). */
   iss: number;
+  /** The offset of our TSval clock (isn.ts timestampOffset); a random one when absent. */
+  timestampOffset?: number;
   config: TcpConfig;
   link: TcpLink;
   /** lib/random.ts (timestamp offset per RFC 7323 §5.4, jitter). */
@@ -158,7 +160,7 @@ export abstract class Tcb {
     this.lastNow = opts.now;
     this.lastRcvAt = opts.now;
     this.keepAliveIdle = opts.config.keepAliveIdleMs;
-    this.tsClock = new TcpTimestamps(opts.random.u32());
+    this.tsClock = new TcpTimestamps(opts.timestampOffset ?? opts.random.u32());
     const mss = announcedMss(opts.link.maxPayload(opts.tuple, opts.now));
     this.snd = new TcpSender(opts.iss >>> 0, opts.config, this.senderHost(), this.timers, opts.memory);
     const cfg = opts.config;

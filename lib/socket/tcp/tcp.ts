@@ -91,6 +91,8 @@ export class Tcp implements TcpListenerOwner {
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
   private readonly pathMtus = new Ipv4PathMtus();
+  /** RFC 6056 §3.3.3's next_ephemeral: moves on by every port the search for one tried. */
+  private nextEphemeral: number;
   /** RFC 5961 §7: the stack-wide challenge ACK budget of the current second. */
   private challengeSecond = -1;
   private challengesLeft = 0;
@@ -121,6 +123,7 @@ export class Tcp implements TcpListenerOwner {
     this.memory = new TcpMemory(this.config.memoryPressureBytes, this.config.memoryLimitBytes);
     this.isn = new IsnGenerator(ctx.random);
     this.cookies = new SynCookies(ctx.random);
+    this.nextEphemeral = ctx.random.u32();
     this.link = { send: (tuple, seg, now) => this.transmit(tuple, seg, now), maxPayload: (tuple, now) => this.maxPayload(tuple, now) };
     ipv4.register(IpProtocol.Tcp, {
       receive: (ip, payload, arrival, now) => this.receive4(ip, payload, arrival, now),
@@ -257,6 +260,7 @@ export class Tcp implements TcpListenerOwner {
     return {
       tuple,
       iss,
+      timestampOffset: this.isn.timestampOffset(tuple),
       config: this.config,
       link: this.link,
       random: this.ctx.random,
@@ -644,16 +648,21 @@ export class Tcp implements TcpListenerOwner {
 
   /** Linux picks a random free port for listen on port 0. */
   private freeListenPort(family: 4 | 6): number | undefined {
-    return this.probePorts((port) => !this.portTaken(family, undefined, port));
+    return this.probePorts(this.ctx.random.u32(), (port) => !this.portTaken(family, undefined, port)).port;
   }
 
   /**
-   * RFC 6056 §3.3.1 Algorithm 1 (a random start, then a linear probe), with Linux's rule for
-   * what is free (__inet_hash_connect): a port no listener holds, and that makes a 4-tuple no
-   * connection uses, so one port serves many peers.
+   * RFC 6056 §3.3.3 Algorithm 3 (a keyed offset per destination plus a counter that moves on
+   * with every port taken), with Linux's rule for what is free (__inet_hash_connect): a port
+   * no listener holds, and that makes a 4-tuple no connection uses, so one port serves many
+   * peers. Successive connections to one destination walk the range in turn instead of
+   * landing at random on a port whose last connection the peer still holds in TIME-WAIT.
    */
   private ephemeralPort(family: 4 | 6, local: IpAddress, remote: IpAddress, remotePort: number, now: number): number | undefined {
-    return this.probePorts((port) => !this.listenerHolds(family, local, port) && !this.held(tupleKey(local, port, remote, remotePort), now, true));
+    const offset = this.isn.portOffset({ local: { address: local, port: 0 }, remote: { address: remote, port: remotePort } });
+    const { port, tried } = this.probePorts(this.nextEphemeral + offset, (p) => !this.listenerHolds(family, local, p) && !this.held(tupleKey(local, p, remote, remotePort), now, true));
+    this.nextEphemeral = (this.nextEphemeral + tried) >>> 0;
+    return port;
   }
 
   /**
@@ -687,14 +696,14 @@ export class Tcp implements TcpListenerOwner {
     return iss;
   }
 
-  private probePorts(free: (port: number) => boolean): number | undefined {
+  /** The first port of the range `start` picks and each after it in turn, until one is free; how many it tried. */
+  private probePorts(start: number, free: (port: number) => boolean): { port: number | undefined; tried: number } {
     const count = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
-    const offset = this.ctx.random.u32() % count;
     for (let i = 0; i < count; i++) {
-      const port = EPHEMERAL_MIN + ((offset + i) % count);
-      if (free(port)) return port;
+      const port = EPHEMERAL_MIN + ((start + i) % count);
+      if (free(port)) return { port, tried: i + 1 };
     }
-    return undefined;
+    return { port: undefined, tried: count };
   }
 }
 

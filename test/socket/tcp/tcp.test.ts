@@ -354,6 +354,39 @@ describe('active opens', () => {
     expect(h.stack.stats.tcp.activeOpens).toBe(50);
   });
 
+  it('walk the ephemeral range in turn toward one destination (RFC 6056 Algorithm 3), from a keyed offset per destination', () => {
+    const h = known();
+    const tcp = h.stack.tcp;
+    const portsTo = (port: number) =>
+      [0, 1, 2].map(() => (tcp.connect({ remote: { address: PEER, port } }, h.clock.now()) as TcpConnection).tuple.local.port);
+    const to80 = portsTo(80);
+    // Each port taken moves the counter on, so the next search toward 80 goes on from there.
+    const next80 = portsTo(80);
+    const inRange = (p: number) => 49152 + ((p - 49152 + 16384) % 16384);
+    expect(to80).toEqual([to80[0], inRange(to80[0] + 1), inRange(to80[0] + 2)]);
+    expect(next80[0]).toBe(inRange(to80[0] + 3));
+    // Another destination has its own offset: no reason to follow on from port 80's.
+    const to443 = portsTo(443);
+    expect(to443[0]).not.toBe(inRange(next80[2] + 1));
+  });
+
+  it('keep our TSval rising from one connection to the next toward a peer (one clock offset per address pair), so its PAWS in TIME-WAIT takes the new SYN', () => {
+    const h = known();
+    const tcp = h.stack.tcp;
+    const synTsval = (port: number) => {
+      tcp.connect({ remote: { address: PEER, port } }, h.clock.now());
+      h.advance(0);
+      const [syn] = tcpSent(h.sent());
+      return syn.tcp.options.timestamp?.value as number;
+    };
+    const first = synTsval(80);
+    h.advance(250);
+    h.sent();
+    const second = synTsval(81);
+    expect(second - first).toBeGreaterThanOrEqual(250);
+    expect(second - first).toBeLessThan(300);
+  });
+
   it('fail with Linux errors: no route, a broadcast or multicast peer, port 0, an address not ours', () => {
     const h = known();
     const tcp = h.stack.tcp;
