@@ -197,4 +197,4 @@ function printProfile({ file, requests }, say) {
   say('(the TAP write also holds the time the kernel server runs on the same CPU before the client gets it back)');
 }
 
-module.exports = { measureHttp, printHttp };
+module.exports = { measureHttp, printHttp, listening, lastJson };

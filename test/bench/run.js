@@ -10,12 +10,14 @@
  * out of the stack and 1-byte request/response rates, beside Node's net between two kernel
  * namespaces. Then HTTP (http-runs.js): keep-alive request rates and a 100 MB download with
  * Node's own http and fetch under `--require pytcp/register`, beside the same programs on the
- * kernel. Everything is pinned to one CPU when taskset exists: waking a process on the
- * other CPU costs ~30 µs here (LAB-NOTES), which would swamp the difference being measured.
+ * kernel. Then connections (conn-runs.js): short connections per second and 10,000 held at
+ * once, a plain net program on the stack beside the same program on the kernel. Everything
+ * is pinned to one CPU when taskset exists: waking a process on the other CPU costs ~30 µs
+ * here (LAB-NOTES), which would swamp the difference being measured.
  *
  *   node test/bench/run.js [--only PART[,PART...]] [--profile DIR]
  *   npm run bench -- --only http
- * --only runs just those parts: ping, udp, tcp, http (default: all, ~1.5 min).
+ * --only runs just those parts: ping, udp, tcp, http, conn (default: all, ~2.5 min).
  * --profile DIR adds profiled runs of the stack's process with `node --cpu-prof` (tcp: one
  * bulk run each way; http: one keep-alive request-rate run of the client on the stack),
  * profiles under DIR, not counted in the figures, and prints the top functions by self time.
@@ -27,6 +29,7 @@ const path = require('node:path');
 const { createLab, prerequisiteProblems } = require('../lab/lab.js');
 const { measureTcp, printTcp } = require('./tcp-runs.js');
 const { measureHttp, printHttp } = require('./http-runs.js');
+const { measureConn, printConn } = require('./conn-runs.js');
 
 const COUNT = 200;
 const INTERVAL_S = '0.01';
@@ -63,7 +66,7 @@ function say(text = '') {
   process.stdout.write(text + '\n');
 }
 
-const PARTS = ['ping', 'udp', 'tcp', 'http'];
+const PARTS = ['ping', 'udp', 'tcp', 'http', 'conn'];
 
 /** @returns {{ parts: Set<string>; profileDir?: string }} */
 function parseArgs(argv = process.argv.slice(2)) {
@@ -199,11 +202,14 @@ async function bench() {
     const tcp = parts.has('tcp') ? await measureTcp(lab, client, { stackIp, cpu, profileDir }) : undefined;
     if (parts.has('http')) say(`HTTP: keep-alive request rates both ways and a 100 MB download, stack vs kernel (~${profileDir ? 35 : 30} s)`);
     const http = parts.has('http') ? await measureHttp(lab, client, { stackIp, cpu, profileDir }) : undefined;
+    if (parts.has('conn')) say('connections: short connections per second and 10,000 held at once, stack vs kernel (~1 min)');
+    const conn = parts.has('conn') ? await measureConn(lab, client, { stackIp, cpu }) : undefined;
 
     if (ping) printPing(setting, ping);
     if (udp) printUdp(setting, udp);
     if (tcp) printTcp(tcp, where, say);
     if (http) printHttp(http, where, say);
+    if (conn) printConn(conn, where, say);
   } finally {
     await lab.destroy();
   }
