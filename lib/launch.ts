@@ -15,6 +15,8 @@ export interface HostSettings {
   ipv4: Ipv4Cidr[];
   /** Probe IPv4 addresses before use (RFC 5227 §2.1, the default); off, they are usable at once, announced and defended. */
   probeIpv4?: boolean;
+  /** Duplicate Address Detection on IPv6 addresses before use (RFC 4862 §5.4, the default); off, DupAddrDetectTransmits is 0 and they are usable at once. */
+  probeIpv6?: boolean;
   /** Also get an address by DHCP (RFC 2131). */
   dhcp?: boolean;
   /** IPv6 (a TAP only): off, or static addresses and SLAAC beside the link-local address. */
@@ -52,7 +54,18 @@ export function launchStack(settings: HostSettings, writeLog: (line: string) => 
   const device: Device = settings.log || packetLogRequested() ? new TracerDevice(raw, writeLog, clock) : raw;
   try {
     const stack = createStack({
-      interfaces: [{ device, mac: settings.mac, ipv4: settings.ipv4, gateway: settings.gateway, mtu: settings.mtu, dhcp: settings.dhcp, ipv6: settings.ipv6, acd: settings.probeIpv4 === false ? { probe: false } : undefined }],
+      interfaces: [
+        {
+          device,
+          mac: settings.mac,
+          ipv4: settings.ipv4,
+          gateway: settings.gateway,
+          mtu: settings.mtu,
+          dhcp: settings.dhcp,
+          ipv6: settings.ipv6 && { ...settings.ipv6, dad: settings.probeIpv6 === false ? { transmits: 0 } : undefined },
+          acd: settings.probeIpv4 === false ? { probe: false } : undefined,
+        },
+      ],
     });
     const driver = new StackDriver(stack, { clock, keepAlive: settings.keepAlive }).start();
     return { settings, stack, driver, device, stop: () => driver.stop() };

@@ -39,7 +39,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HostSettings {
   if (env.PYTCP_LOG !== undefined && env.PYTCP_LOG !== '' && env.PYTCP_LOG !== '0' && env.PYTCP_LOG !== '1') {
     throw new SettingError('PYTCP_LOG', `expected 1 or 0, got ${JSON.stringify(env.PYTCP_LOG)}`);
   }
-  // The app sends as soon as it starts, as it would on a kernel address: no RFC 5227 probing wait.
-  return { device: { kind, name }, mac, ipv4, probeIpv4: false, dhcp, ipv6, gateway, mtu, dns, log: env.PYTCP_LOG === '1', keepAlive: false };
+  // The app sends as soon as it starts, as it would from a kernel address configured before
+  // it ran: no RFC 5227 probing wait, and no tentative IPv6 address (RFC 4862 §5.4, as `nodad`).
+  return { device: { kind, name }, mac, ipv4, probeIpv4: false, probeIpv6: false, dhcp, ipv6, gateway, mtu, dns, log: env.PYTCP_LOG === '1', keepAlive: false };
 }
 

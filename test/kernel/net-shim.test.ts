@@ -54,4 +54,24 @@ describe.skipIf(problems.length > 0)('node:net under --import pytcp/register aga
       expect(fs.existsSync(ipcPath)).toBe(false);
     });
   }, TEST_MS);
+
+  it("connects over IPv6 on the program's first line: the preload's addresses are in use at once, not tentative (no DAD wait)", async ({ expect }) => {
+    await inLab('ipv6-at-start', async (s) => {
+      const port = 7200;
+      const stackIpv6 = 'fd00:77::10';
+      const received = s.lab.spawn(s.lab.peerNs, ['nc', '-6', '-l', '-N', '-s', s.lab.peerIpv6, '-p', String(port)]);
+      let line = '';
+      received.stdout?.on('data', (d: Buffer) => (line += d.toString()));
+      for (let i = 0; i < 100 && !(await s.peer(['ss', '-Hltn', `sport = :${port}`])).stdout.includes(String(port)); i++) await new Promise((r) => setTimeout(r, 20));
+      const env = { PYTCP_IPV4: `${s.ip}/${s.lab.prefixLen}`, PYTCP_IPV6: `${stackIpv6}/64` };
+      const app = s.startApp(path.join(APPS, 'connect-at-start.js'), [s.lab.peerIpv6, String(port)], env, ['--require', path.join(REPO, 'dist', 'shim', 'register.js')]);
+      const connected = await app.waitForLine(/^(connected|error)/, LINE_MS, 'stdout');
+      expect(connected).toMatch(new RegExp(`^connected ${stackIpv6} in \\d+ ms$`));
+      // DAD would have held the address for about a second (RFC 4862 §5.4: RetransTimer after a random delay).
+      expect(Number(/in (\d+) ms/.exec(connected)?.[1])).toBeLessThan(500);
+      const end = Date.now() + LINE_MS;
+      while (!line.includes('\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(line).toBe('hello at start\n');
+    });
+  }, TEST_MS);
 });

@@ -22,6 +22,8 @@ describe('the preload reads PYTCP_* variables', () => {
     expect(s.dns?.map(String)).toEqual(['10.0.0.53', 'fd00::53']);
     expect(s.log).toBe(true);
     expect(s.keepAlive).toBe(false);
+    // Addresses in use from the first line, as a kernel's configured before the program ran.
+    expect([s.probeIpv4, s.probeIpv6]).toEqual([false, false]);
   });
 
   it('PYTCP_IPV6: unset keeps the link-local address only; a list, slaac, or off', () => {
