@@ -13,7 +13,9 @@ import { IsnGenerator } from './isn';
 import { TcpMemory } from './memory';
 import { TcpListener, type TcpListenerOwner } from './listener';
 import { seqAdd, seqGt, seqInWindow, seqSub } from './seq';
-import { announcedMss, minPathMtu, synAckOptions } from './options';
+import { icmpErrorOf4, icmpErrorOf6 } from './icmp-errors';
+import { announcedMss, synAckOptions } from './options';
+import { Ipv4PathMtus, plateauBelow } from './path-mtu';
 import { cookieTimestamp, SynCookies } from './syn-cookies';
 import { TcpState } from './state';
 import { TimerQueue } from './timer-queue';
@@ -764,92 +766,4 @@ function familyOf(address: IpAddress): 4 | 6 {
 
 function isPort(port: number): boolean {
   return Number.isInteger(port) && port >= 0 && port <= 0xffff;
-}
-
-/** Linux's icmp_err_convert, as the kinds a connection understands; the rest say nothing to TCP. */
-function icmpErrorOf4(report: Ipv4ErrorReport): TcpIcmpError | undefined {
-  switch (report.kind) {
-    case 'port-unreachable':
-    case 'protocol-unreachable':
-      return { kind: 'port-unreachable' };
-    case 'net-unreachable':
-      return { kind: 'net-unreachable' };
-    case 'host-unreachable':
-    case 'unreachable':
-    case 'time-exceeded':
-      return { kind: 'host-unreachable' };
-    case 'prohibited':
-      return { kind: 'admin-prohibited' };
-    case 'frag-needed':
-      return { kind: 'too-big', mtu: report.mtu ?? 0 };
-    default:
-      return undefined;
-  }
-}
-
-/** Linux's icmpv6_err_convert (RFC 4443 §3.1 codes) and Packet Too Big (RFC 8201). */
-function icmpErrorOf6(report: Ipv6ErrorReport): TcpIcmpError | undefined {
-  switch (report.kind) {
-    case 'packet-too-big':
-      return report.mtu === undefined ? undefined : { kind: 'too-big', mtu: report.mtu };
-    case 'address-unreachable':
-    case 'time-exceeded':
-      return { kind: 'host-unreachable' };
-    case 'unreachable':
-      if (report.code === 4) return { kind: 'port-unreachable' };
-      if (report.code === 0) return { kind: 'net-unreachable' };
-      if (report.code === 1) return { kind: 'admin-prohibited' };
-      return { kind: 'host-unreachable' };
-    default:
-      return undefined;
-  }
-}
-
-/** Linux's mtu_expires: a learned path MTU is forgotten after 10 minutes, so a path that grew is found again (RFC 1191 §6.3). */
-const PMTU_LIFETIME_MS = 600_000;
-/**
- * The floor connections keep (options.ts, like Linux's ip_rt_min_pmtu): a smaller claimed MTU
- * is not believed, and the path is then sent to without DF, as Linux does for a locked PMTU.
- */
-const MIN_PMTU = minPathMtu(4);
-/** Entries held at most, so a flood of forged errors cannot grow memory. */
-const MAX_PMTU_ENTRIES = 1024;
-
-/** IPv4 path MTUs learned from "fragmentation needed" (RFC 1191), per destination; IPv6 keeps its own (RFC 8201). */
-class Ipv4PathMtus {
-  private readonly entries = new Map<number, { mtu: number; locked: boolean; expiresAt: number }>();
-
-  get(dst: Ipv4Address, now: number): number | undefined {
-    return this.live(dst, now)?.mtu;
-  }
-
-  locked(dst: Ipv4Address, now: number): boolean {
-    return this.entries.size > 0 && this.live(dst, now)?.locked === true;
-  }
-
-  /** RFC 1191 §6.3: only ever lowered by a report; the floor is Linux's. */
-  lower(dst: Ipv4Address, mtu: number, now: number): void {
-    const current = this.live(dst, now);
-    const locked = mtu < MIN_PMTU;
-    const next = Math.max(mtu, MIN_PMTU);
-    if (current && current.mtu <= next && !(locked && !current.locked)) return;
-    if (!current && this.entries.size >= MAX_PMTU_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(dst.value, { mtu: Math.min(next, current?.mtu ?? Infinity), locked: locked || current?.locked === true, expiresAt: now + PMTU_LIFETIME_MS });
-  }
-
-  private live(dst: Ipv4Address, now: number) {
-    const e = this.entries.get(dst.value);
-    if (e && e.expiresAt <= now) {
-      this.entries.delete(dst.value);
-      return undefined;
-    }
-    return e;
-  }
-}
-
-/** RFC 1191 §7: without a next-hop MTU, the plateau below the length of the datagram that did not fit. */
-const PLATEAUS = [32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
-
-function plateauBelow(length: number): number {
-  return PLATEAUS.find((p) => p < length) ?? 68;
 }
