@@ -479,6 +479,7 @@ export class Tcp implements TcpListenerOwner {
     const key = tupleKey(local.address, local.port, remote.address, remote.port);
     if (this.connections.get(key) === conn) this.connections.delete(key);
     setDelete(this.activeByPort, portKey(familyOf(local.address), local.port), conn);
+    this.timerQueue.release(conn);
   }
 
   // ---- ICMP errors ----

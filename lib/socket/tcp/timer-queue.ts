@@ -28,6 +28,8 @@ export interface TimerQueueItem {
 export class TimerQueue<T extends TimerQueueItem> {
   private ats: number[] = [];
   private items: T[] = [];
+  /** Items released since the last compaction whose entries may still be queued. */
+  private released = 0;
 
   get size(): number {
     return this.ats.length;
@@ -69,9 +71,23 @@ export class TimerQueue<T extends TimerQueueItem> {
     }
   }
 
-  /** Rebuilds from the live entries when stale ones outnumber them by far; `live` is how many items are in use. */
+  /**
+   * An item the owner is done with: its entries go stale now and leave at the next
+   * compaction, so the queue does not keep it (and what it holds) alive until they surface.
+   */
+  release(item: T): void {
+    if (item.deadline.queuedAt === undefined) return;
+    item.deadline.queuedAt = undefined;
+    this.released++;
+  }
+
+  /**
+   * Rebuilds from the live entries when stale ones outnumber them by far, or when released
+   * items are many beside the queue's size; `live` is how many items are in use.
+   */
   compact(live: number): void {
-    if (this.ats.length <= 4 * live + 1024) return;
+    if (this.ats.length <= 4 * live + 1024 && this.released <= 8 + (this.ats.length >> 3)) return;
+    this.released = 0;
     const ats: number[] = [];
     const items: T[] = [];
     for (let i = 0; i < this.ats.length; i++) {

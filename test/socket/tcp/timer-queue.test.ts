@@ -80,6 +80,16 @@ describe('TimerQueue', () => {
     expect(due.length).toBe(100);
     expect(due.map((i) => i.at)).toEqual([...due.map((i) => i.at)].sort((x, y) => (x as number) - (y as number)));
   });
+
+  it('lets go of released items at the next compaction, long before their deadlines surface', () => {
+    const q = new TimerQueue<Item>();
+    const items: Item[] = [];
+    for (let i = 0; i < 100; i++) items.push(new Item(`i${i}`, q, 3_600_000 + i));
+    for (const item of items.slice(0, 60)) q.release(item);
+    q.compact(40);
+    expect(q.size).toBe(40);
+    expect(q.takeDue(Infinity).map((i) => i.name)).toEqual(items.slice(60).map((i) => i.name));
+  });
 });
 
 describe('TCP polls by deadline', () => {
