@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Ipv4Address } from '../../wire/address';
 import type { Random } from '../../random';
-import type { TcpFourTuple } from './types';
+import type { IpAddress, TcpFourTuple } from './types';
 
 /** A secret key of `bytes` bytes drawn from the injected source (a seeded source gives the same key). */
 export function randomSecret(random: Random, bytes = 16): Buffer {
@@ -52,6 +52,8 @@ function fourMicrosecondTimer(now: number): number {
  */
 export class IsnGenerator {
   private readonly secret: Buffer;
+  private readonly lastTimestampOffset = new LastHash();
+  private readonly lastPortOffset = new LastHash();
 
   constructor(random: Random) {
     this.secret = randomSecret(random);
@@ -68,7 +70,7 @@ export class IsnGenerator {
    * PAWS check of the old one's TIME-WAIT at the peer (RFC 6191 §2).
    */
   timestampOffset(tuple: TcpFourTuple): number {
-    return tupleHash(this.secret, addressPair(tuple), TIMESTAMP_OFFSET);
+    return this.lastTimestampOffset.get(tuple.local.address, tuple.remote.address, 0, () => tupleHash(this.secret, addressPair(tuple), TIMESTAMP_OFFSET));
   }
 
   /**
@@ -76,8 +78,35 @@ export class IsnGenerator {
    * offset of the ephemeral port search toward one destination.
    */
   portOffset(tuple: TcpFourTuple): number {
-    return tupleHash(this.secret, { local: { address: tuple.local.address, port: 0 }, remote: tuple.remote }, PORT_OFFSET);
+    const { local, remote } = tuple;
+    return this.lastPortOffset.get(local.address, remote.address, remote.port, () => tupleHash(this.secret, { local: { address: local.address, port: 0 }, remote }, PORT_OFFSET));
   }
+}
+
+/**
+ * The last value of a keyed hash and what it was of: connections come in runs between the
+ * same two ends, and each HMAC costs a few microseconds.
+ */
+class LastHash {
+  private local: IpAddress | undefined;
+  private remote: IpAddress | undefined;
+  private port = -1;
+  private value = 0;
+
+  get(local: IpAddress, remote: IpAddress, port: number, compute: () => number): number {
+    if (this.port !== port || !sameAddress(this.local, local) || !sameAddress(this.remote, remote)) {
+      this.value = compute();
+      this.local = local;
+      this.remote = remote;
+      this.port = port;
+    }
+    return this.value;
+  }
+}
+
+function sameAddress(a: IpAddress | undefined, b: IpAddress): boolean {
+  if (a instanceof Ipv4Address) return b instanceof Ipv4Address && a.value === b.value;
+  return a !== undefined && !(b instanceof Ipv4Address) && a.equals(b);
 }
 
 /** Tags that keep the keyed hashes of one secret apart. */

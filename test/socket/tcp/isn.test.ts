@@ -56,3 +56,26 @@ describe('initial sequence numbers (RFC 6528)', () => {
     expect(first.next(six, 7_000)).not.toBe(first.next(tuple(40000, 22), 7_000));
   });
 });
+
+describe('the keyed offsets beside the ISN', () => {
+  it('give one TSval offset per address pair, whatever the ports, and another for another pair', () => {
+    const isn = new IsnGenerator(new SeededRandom(1));
+    const first = isn.timestampOffset(tuple(50000, 80));
+    expect(isn.timestampOffset(tuple(50001, 443))).toBe(first);
+    expect(isn.timestampOffset(tuple(50000, 80, '10.0.0.9'))).not.toBe(first);
+    // Asked again after another pair, the first pair's offset is the same (the last one is remembered, not kept wrongly).
+    expect(isn.timestampOffset(tuple(50002, 81))).toBe(first);
+    const v6: TcpFourTuple = { local: { address: Ipv6Address.parse('fd00::2'), port: 50000 }, remote: { address: Ipv6Address.parse('fd00::1'), port: 80 } };
+    expect(isn.timestampOffset(v6)).toBe(new IsnGenerator(new SeededRandom(1)).timestampOffset(v6));
+  });
+
+  it('give one port offset per destination address and port (RFC 6056 Algorithm 3), whatever the local port', () => {
+    const isn = new IsnGenerator(new SeededRandom(1));
+    const to80 = isn.portOffset(tuple(50000, 80));
+    expect(isn.portOffset(tuple(50001, 80))).toBe(to80);
+    const to443 = isn.portOffset(tuple(50000, 443));
+    expect(to443).not.toBe(to80);
+    expect(isn.portOffset(tuple(50003, 80))).toBe(to80);
+    expect(new IsnGenerator(new SeededRandom(2)).portOffset(tuple(50000, 80))).not.toBe(to80);
+  });
+});
