@@ -179,13 +179,13 @@ export class Tcp implements TcpListenerOwner {
       const free = this.ephemeralPort(family, src, remote, remotePort, now);
       if (free === undefined) return 'EADDRNOTAVAIL';
       port = free;
-    } else if (this.listenerHolds(family, src, port) || this.held(tupleKey(src, port, remote, remotePort), now, false)) {
-      return 'EADDRINUSE';
     }
+    const key = tupleKey(src, port, remote, remotePort);
+    if (localPort !== 0 && (this.listenerHolds(family, src, port) || this.held(key, now, false))) return 'EADDRINUSE';
     const tuple: TcpFourTuple = { local: { address: src, port }, remote: { address: remote, port: remotePort } };
-    const iss = this.takeOverTimeWait(tupleKey(src, port, remote, remotePort), now) ?? this.isn.next(tuple, now);
+    const iss = this.takeOverTimeWait(key, now) ?? this.isn.next(tuple, now);
     const conn = TcpConnection.connect(this.options(tuple, iss, now));
-    this.connections.set(tupleKey(src, port, remote, remotePort), conn);
+    this.connections.set(key, conn);
     setAdd(this.activeByPort, portKey(family, port), conn);
     this.ctx.stats.tcp.activeOpens++;
     this.settle(conn);
