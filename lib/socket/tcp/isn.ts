@@ -77,9 +77,8 @@ export class IsnGenerator {
    * RFC 6056 §3.3.3 (Algorithm 3): F(local address, remote address, remote port, secret), the
    * offset of the ephemeral port search toward one destination.
    */
-  portOffset(tuple: TcpFourTuple): number {
-    const { local, remote } = tuple;
-    return this.lastPortOffset.get(local.address, remote.address, remote.port, () => tupleHash(this.secret, { local: { address: local.address, port: 0 }, remote }, PORT_OFFSET));
+  portOffset(local: IpAddress, remote: IpAddress, remotePort: number): number {
+    return this.lastPortOffset.get(local, remote, remotePort, () => tupleHash(this.secret, { local: { address: local, port: 0 }, remote: { address: remote, port: remotePort } }, PORT_OFFSET));
   }
 }
 

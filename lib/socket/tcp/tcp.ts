@@ -662,7 +662,7 @@ export class Tcp implements TcpListenerOwner {
    * landing at random on a port whose last connection the peer still holds in TIME-WAIT.
    */
   private ephemeralPort(family: 4 | 6, local: IpAddress, remote: IpAddress, remotePort: number, now: number): number | undefined {
-    const offset = this.isn.portOffset({ local: { address: local, port: 0 }, remote: { address: remote, port: remotePort } });
+    const offset = this.isn.portOffset(local, remote, remotePort);
     const { port, tried } = this.probePorts(this.nextEphemeral + offset, (p) => !this.listenerHolds(family, local, p) && !this.held(tupleKey(local, p, remote, remotePort), now, true));
     this.nextEphemeral = (this.nextEphemeral + tried) >>> 0;
     return port;

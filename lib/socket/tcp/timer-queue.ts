@@ -25,6 +25,8 @@ export interface TimerQueueItem {
   readonly deadline: QueuedDeadline;
 }
 
+const NONE_DUE: readonly never[] = Object.freeze([]);
+
 export class TimerQueue<T extends TimerQueueItem> {
   private ats: number[] = [];
   private items: T[] = [];
@@ -59,7 +61,9 @@ export class TimerQueue<T extends TimerQueueItem> {
   }
 
   /** Takes every item due by `now`, each once, and clears their `queuedAt`: the caller queues them again. */
-  takeDue(now: number): T[] {
+  takeDue(now: number): readonly T[] {
+    // Most polls find nothing due: they allocate nothing.
+    if (this.peek() === undefined || this.ats[0] > now) return NONE_DUE;
     const due: T[] = [];
     for (;;) {
       this.dropStale();
